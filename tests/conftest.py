@@ -1,0 +1,57 @@
+"""Shared fixtures: the repo layout and the Docker gate used by config and e2e tests."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "service"))
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def docker_problem() -> str | None:
+    """Why Docker cannot be used here, or None when it can."""
+    if shutil.which("docker") is None:
+        return "the docker CLI is not installed"
+    info = subprocess.run(["docker", "info"], capture_output=True, text=True)
+    if info.returncode != 0:
+        return f"the Docker engine does not answer: {info.stderr.strip()[-300:]}"
+    compose = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True)
+    if compose.returncode != 0 or " v2." not in compose.stdout:
+        return "docker compose v2 is missing"
+    return None
+
+
+@pytest.fixture(scope="session")
+def docker() -> None:
+    """Gate for tests that need Docker: a failure in CI, a loud skip on a laptop."""
+    problem = docker_problem()
+    if problem is None:
+        return
+    message = f"{problem}. Run `make setup` (installs and starts Docker, compose v2 and k6)."
+    if IN_CI:
+        pytest.fail(f"CI needs Docker and it is not usable: {message}", pytrace=False)
+    pytest.skip(f"SKIPPED, NOT PASSED: {message}")
+
+
+def env_images() -> dict[str, str]:
+    """PYTHON_IMAGE / NGINX_IMAGE from the environment or .env, as compose would read them."""
+    values: dict[str, str] = {}
+    dotenv = ROOT / ".env"
+    if dotenv.exists():
+        for line in dotenv.read_text().splitlines():
+            key, sep, value = line.partition("=")
+            if sep and not key.startswith("#"):
+                values[key.strip()] = value.strip()
+    values.update({k: v for k, v in os.environ.items() if k in {"PYTHON_IMAGE", "NGINX_IMAGE"}})
+    return values
+
+
+@pytest.fixture(scope="session")
+def nginx_image(docker: None) -> str:
+    return env_images().get("NGINX_IMAGE", "nginx:1.30-alpine")

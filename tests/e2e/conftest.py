@@ -1,0 +1,92 @@
+"""The real compose stack, brought up once for the e2e tests, and a tally of every request."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT
+
+PROJECT = os.environ.get("E2E_PROJECT", "pycluster-e2e")
+PORT = int(os.environ.get("E2E_HTTP_PORT", "18080"))
+TALLY: list[str] = []
+
+
+class Stack:
+    def __init__(self, project: str, port: int) -> None:
+        self.project = project
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.env = {**os.environ, "HTTP_PORT": str(port), "HTTP_BIND": "127.0.0.1"}
+
+    def compose(self, *args: str, timeout: float = 900) -> str:
+        cmd = ["docker", "compose", "--project-directory", str(ROOT), "-p", self.project, *args]
+        result = subprocess.run(cmd, capture_output=True, text=True, env=self.env, timeout=timeout)
+        assert result.returncode == 0, f"{' '.join(cmd)} failed:\n{result.stderr[-3000:]}"
+        return result.stdout
+
+    def up(self, replicas: int) -> None:
+        self.compose("up", "-d", "--build", "--wait", "--scale", f"api={replicas}")
+
+    def scale(self, replicas: int) -> None:
+        """What `make scale` does: only the api service changes; nginx is left alone."""
+        self.compose("up", "-d", "--wait", "--no-recreate", "--scale", f"api={replicas}", "api")
+
+    def container_ids(self, service: str) -> list[str]:
+        return self.compose("ps", "-q", "--status", "running", service).split()
+
+    def replicas(self) -> set[str]:
+        """Hostnames of the running replicas: what they put in X-Replica (the short id)."""
+        return {cid[:12] for cid in self.container_ids("api")}
+
+    def inspect(self, container: str) -> dict:
+        out = subprocess.run(["docker", "inspect", container], capture_output=True, text=True, check=True)
+        return json.loads(out.stdout)[0]
+
+    def nginx_fingerprint(self) -> tuple[str, str, frozenset[str]]:
+        """Container id, start time and process ids: a restart or a reload changes them."""
+        (cid,) = self.container_ids("nginx")
+        started = self.inspect(cid)["State"]["StartedAt"]
+        top = subprocess.run(["docker", "top", cid, "-o", "pid"], capture_output=True, text=True, check=True)
+        return cid, started, frozenset(top.stdout.split()[1:])
+
+    def wait_serving(self, replicas: set[str], timeout: float = 30) -> None:
+        """Until nginx has routed to each of `replicas` (DNS is re-read every 2 s)."""
+        seen: set[str] = set()
+        deadline = time.monotonic() + timeout
+        with httpx.Client(base_url=self.base_url, timeout=10) as client:
+            while not replicas <= seen:
+                assert time.monotonic() < deadline, f"nginx never reached {replicas - seen}"
+                response = client.get("/")
+                if response.status_code == 200:
+                    seen.add(response.headers["x-replica"])
+
+
+@pytest.fixture(scope="session")
+def stack(docker: None) -> Iterator[Stack]:
+    stack = Stack(PROJECT, PORT)
+    stack.compose("down", "--remove-orphans", "-t", "5")
+    stack.up(4)
+    yield stack
+    stack.compose("down", "--remove-orphans", "-t", "10")
+
+
+@pytest.fixture
+def tally(request: pytest.FixtureRequest):
+    """Record a line of counts for the end-of-run summary: every request is accounted for."""
+    def record(line: str) -> None:
+        TALLY.append(f"{request.node.name}: {line}")
+        print(line)
+    return record
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if TALLY:
+        terminalreporter.section("e2e request counts")
+        for line in TALLY:
+            terminalreporter.write_line(line)

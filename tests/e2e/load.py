@@ -1,0 +1,84 @@
+"""A bounded request loop that counts every request: the e2e tests' load generator."""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from dataclasses import dataclass, field
+
+import httpx
+
+
+@dataclass
+class Result:
+    started: float
+    status: int | None  # None: the request failed before any response
+    replica: str | None
+    error: str | None = None
+
+
+@dataclass
+class LoadLoop:
+    """`threads` keep-alive clients sending GET `path` until stopped (or `max_seconds`)."""
+
+    url: str
+    threads: int = 4
+    pause_s: float = 0.01
+    max_seconds: float = 120
+    results: list[Result] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._workers = [threading.Thread(target=self._run, daemon=True) for _ in range(self.threads)]
+
+    def __enter__(self) -> LoadLoop:
+        for worker in self._workers:
+            worker.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for worker in self._workers:
+            worker.join(30)
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + self.max_seconds
+        with httpx.Client(timeout=30) as client:
+            while not self._stop.is_set() and time.monotonic() < deadline:
+                started = time.monotonic()
+                try:
+                    response = client.get(self.url)
+                    result = Result(started, response.status_code, response.headers.get("x-replica"),
+                                    None if response.status_code == 200 else response.text[:200])
+                except httpx.HTTPError as exc:
+                    result = Result(started, None, None, f"{type(exc).__name__}: {exc}")
+                with self._lock:
+                    self.results.append(result)
+                time.sleep(self.pause_s)
+
+    def wait_for(self, count: int, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.results) < count:
+            assert time.monotonic() < deadline, f"only {len(self.results)} requests in {timeout} s"
+            time.sleep(0.05)
+
+    @property
+    def failed(self) -> list[Result]:
+        return [r for r in self.results if r.status != 200]
+
+    def per_replica(self) -> dict[str, int]:
+        return dict(collections.Counter(r.replica for r in self.results if r.status == 200))
+
+    def first_seen(self) -> dict[str, float]:
+        seen: dict[str, float] = {}
+        for r in sorted(self.results, key=lambda r: r.started):
+            if r.status == 200 and r.replica:
+                seen.setdefault(r.replica, r.started)
+        return seen
+
+    def summary(self) -> str:
+        errors = collections.Counter(r.error for r in self.failed)
+        return (f"{len(self.results)} requests, {len(self.failed)} failed"
+                + (f" {dict(errors)}" if errors else "") + f", per replica {self.per_replica()}")

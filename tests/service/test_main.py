@@ -1,0 +1,123 @@
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from app.main import begin_drain, create_app
+from app.settings import Settings
+
+pytestmark = pytest.mark.unit
+
+MAX_N = 5000
+Check = Callable[[FastAPI, httpx.AsyncClient], Awaitable[None]]
+
+
+@asynccontextmanager
+async def serve(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The app in process, lifespan included, behind an httpx client."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://replica") as client:
+            yield app, client
+
+
+def check(test: Check, **overrides: object) -> None:
+    settings = Settings(**{"replica_id": "replica-a", "max_n": MAX_N, "max_queue": 0, **overrides})
+
+    async def main() -> None:
+        async with serve(settings) as (app, client):
+            await test(app, client)
+
+    asyncio.run(main())
+
+
+def test_api_answers_the_articles_sum() -> None:
+    async def test(app: FastAPI, client: httpx.AsyncClient) -> None:
+        response = await client.get("/api")
+        assert response.status_code == 200
+        assert response.text == "Result number is 339111948196"
+        assert response.headers["content-type"].startswith("text/plain")
+
+    check(test, max_n=10_000_000)
+
+
+def test_api_sizes_the_work_with_n() -> None:
+    async def test(app: FastAPI, client: httpx.AsyncClient) -> None:
+        assert (await client.get("/api", params={"n": 10})).text == "Result number is 55"
+        top = await client.get("/api", params={"n": MAX_N})
+        assert top.text == f"Result number is {MAX_N * (MAX_N + 1) // 2}"
+
+    check(test)
+
+
+@pytest.mark.parametrize("n", ["-1", str(MAX_N + 1), "ten", "1.5", "", "99999999999999999999"])
+def test_bad_n_gets_422_with_the_allowed_range(n: str) -> None:
+    async def test(app: FastAPI, client: httpx.AsyncClient) -> None:
+        response = await client.get("/api", params={"n": n})
+        assert response.status_code == 422
+        body = response.json()
+        assert body["message"].startswith("invalid request: query.n: ")
+        assert body["message"].endswith(f"Allowed: n is a whole number from 0 to {MAX_N}.")
+        assert body["detail"][0]["loc"] == ["query", "n"]
+
+    check(test)
+
+
+def test_every_response_names_the_replica() -> None:
+    async def test(app: FastAPI, client: httpx.AsyncClient) -> None:
+        for path in ["/", "/api?n=3", "/api?n=-3", "/healthz", "/readyz", "/no-such-path"]:
+            assert (await client.get(path)).headers["x-replica"] == "replica-a", path
+
+    check(test)
+
+
+def test_hello_and_unknown_paths_are_json() -> None:
+    async def test(app: FastAPI, client: httpx.AsyncClient) -> None:
+        assert (await client.get("/")).json() == {"message": "Hello World!", "replica": "replica-a"}
+        missing = await client.get("/no-such-path")
+        assert missing.status_code == 404
+        assert missing.json() == {"detail": "Not Found"}
+
+    check(test)
+
+
+def test_readiness_turns_false_while_draining() -> None:
+    async def test(app: FastAPI, client: httpx.AsyncClient) -> None:
+        assert (await client.get("/readyz")).json() == {"status": "ready", "jobs": 0}
+        begin_drain(app)
+        ready = await client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json() == {"status": "draining"}
+        assert (await client.get("/healthz")).json() == {"status": "ok"}, "liveness stays up"
+        assert (await client.get("/api", params={"n": 3})).status_code == 200, "work still completes"
+
+    check(test)
+
+
+def test_a_busy_replica_sheds_with_503_and_retry_after() -> None:
+    gate = threading.Event()
+    started = threading.Event()
+
+    def blocker() -> None:
+        started.set()
+        gate.wait(5)
+
+    async def test(app: FastAPI, client: httpx.AsyncClient) -> None:
+        busy = asyncio.ensure_future(app.state.jobs.run(blocker))
+        await asyncio.to_thread(started.wait, 5)
+        health = await client.get("/healthz")
+        shed = await client.get("/api", params={"n": 1})
+        gate.set()
+        await busy
+        assert health.status_code == 200, "health answers while the CPU job runs"
+        assert shed.status_code == 503
+        assert shed.headers["retry-after"] == "1"
+        assert "replica replica-a is busy: 0 jobs are already waiting (limit 0)" in shed.json()["detail"]
+        assert (await client.get("/api", params={"n": 1})).status_code == 200, "it recovers once free"
+
+    check(test)

@@ -1,0 +1,42 @@
+"""docker compose config: the compose file and the benchmark profiles are valid and scalable."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.config
+
+
+def config(*files: str, env: dict[str, str] | None = None) -> dict:
+    args = ["docker", "compose", "--project-directory", str(ROOT)]
+    for name in ("docker-compose.yml", *files):
+        args += ["-f", str(ROOT / name)]
+    result = subprocess.run([*args, "config", "--format", "json"], capture_output=True,
+                            text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_api_can_be_scaled(docker: None) -> None:
+    api = config()["services"]["api"]
+    assert "container_name" not in api, "a fixed name breaks --scale"
+    assert not api.get("ports"), "host ports on api break --scale; nginx is the only way in"
+    assert api["init"] is True
+    assert api["healthcheck"]["test"][0] == "CMD"
+    assert api["stop_grace_period"] == "30s"
+
+
+def test_nginx_waits_for_a_healthy_api_and_publishes_the_port(docker: None) -> None:
+    nginx = config()["services"]["nginx"]
+    assert nginx["depends_on"]["api"]["condition"] == "service_healthy"
+    assert [p["target"] for p in nginx["ports"]] == [8080]
+
+
+def test_profiles_set_the_replica_count(docker: None) -> None:
+    assert config("compose/one.yml")["services"]["api"]["deploy"]["replicas"] == 1
+    many = config("compose/many.yml", env={**os.environ, "SCALE": "5"})
+    assert many["services"]["api"]["deploy"]["replicas"] == 5
