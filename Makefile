@@ -3,8 +3,8 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
-# .env holds PYTHON_IMAGE / NGINX_IMAGE on offline machines (make offline-images).
--include .env
+# Make variables reach compose and scripts. Image names are NOT set here: compose reads
+# them from .env (written by make offline-images) or uses its own defaults.
 export
 
 SCALE ?= 8
@@ -13,7 +13,6 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
 COMPOSE ?= docker compose
-NGINX_IMAGE ?= nginx:1.30-alpine
 NGINX_CONF := /etc/nginx/lb/nginx.conf
 NGINX_EXEC := $(COMPOSE) exec -T nginx nginx -e stderr -c $(NGINX_CONF)
 
@@ -62,8 +61,10 @@ reload: ## Check, then gracefully reload the running nginx (after editing nginx/
 
 .PHONY: nginx-check
 nginx-check: ## nginx -t on the real config files, in the nginx image the stack runs
+	set -a; [ ! -f .env ] || . ./.env; set +a; \
 	docker run --rm --network none --read-only --tmpfs /tmp -u 101:101 \
-	    -v "$(CURDIR)/nginx:/etc/nginx/lb:ro" $(NGINX_IMAGE) nginx -t -e stderr -c $(NGINX_CONF)
+	    -v "$(CURDIR)/nginx:/etc/nginx/lb:ro" "$${NGINX_IMAGE:-nginx:1.30-alpine}" \
+	    nginx -t -e stderr -c $(NGINX_CONF)
 
 .PHONY: test
 test: setup ## Set up, then run every test: unit, config and end-to-end in Docker

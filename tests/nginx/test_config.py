@@ -40,8 +40,10 @@ def test_nginx_t_catches_a_broken_upstream_file(nginx_image: str, tmp_path: Path
 
 
 def test_the_image_nginx_supports_resolve(nginx_image: str) -> None:
-    version = subprocess.run(["docker", "run", "--rm", nginx_image, "nginx", "-v"],
-                             capture_output=True, text=True, timeout=60).stderr
+    result = subprocess.run(["docker", "run", "--rm", nginx_image, "nginx", "-v"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    version = result.stderr
     major, minor, patch = (int(x) for x in version.split("/")[1].split()[0].split("."))
     assert (major, minor, patch) >= (1, 27, 3), f"`server ... resolve` needs nginx >= 1.27.3: {version}"
 
