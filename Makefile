@@ -41,6 +41,10 @@ up: ## Start nginx + SCALE replicas (default 8) and wait until healthy
 scale: ## Change the replica count of a running stack to SCALE; nginx picks them up by itself
 	$(COMPOSE) up -d --wait --no-recreate --scale api=$(SCALE) api
 
+.PHONY: rollout
+rollout: ## Zero-downtime rolling restart of every replica (after make build, or a config change)
+	bash scripts/rollout.sh
+
 .PHONY: down
 down: ## Stop and remove the stack
 	$(COMPOSE) down --remove-orphans
@@ -81,3 +85,23 @@ test-e2e: setup ## End-to-end tests against the real compose stack
 .PHONY: test-config
 test-config: ## nginx -t and docker compose config on the shipped files
 	$(PYTEST) -m config
+
+.PHONY: bench
+bench: setup ## Benchmark 1 replica vs SCALE replicas with k6 (RATE, DURATION, VUS); writes results/<time>/
+	$(PY) -m bench compare --profiles one,many
+
+.PHONY: bench-sweep
+bench-sweep: setup ## Capacity at 1, 2, 4, 8 replicas vs ideal linear scaling (SWEEP_SCALES, SWEEP_WORKERS=1)
+	$(PY) -m bench sweep $(if $(filter 1 yes true,$(SWEEP_WORKERS)),--with-workers)
+
+.PHONY: bench-workers
+bench-workers: setup ## Compare SCALE replicas behind nginx with one container running uvicorn --workers SCALE
+	$(PY) -m bench compare --profiles many,workers
+
+.PHONY: bench-host
+bench-host: ## make bench without Docker: replicas as host processes behind a host nginx (NGINX=path)
+	$(PY) -m bench --backend host compare --profiles one,many
+
+.PHONY: bench-host-sweep
+bench-host-sweep: ## make bench-sweep without Docker, for a many-core box (replicas pinned with taskset)
+	$(PY) -m bench --backend host sweep

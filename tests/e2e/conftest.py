@@ -55,6 +55,12 @@ class Stack:
         top = subprocess.run(["docker", "top", cid, "-o", "pid"], capture_output=True, text=True, check=True)
         return cid, started, frozenset(top.stdout.split()[1:])
 
+    def explain(self, failed: list) -> str:
+        """For a failed assertion: the failures, and what nginx logged as errors."""
+        logs = self.compose("logs", "--no-color", "--timestamps", "nginx")
+        errors = [line for line in logs.splitlines() if "[error]" in line or "[warn]" in line]
+        return f"{len(failed)} failed: {failed[:5]}\nnginx errors (last 30):\n" + "\n".join(errors[-30:])
+
     def wait_serving(self, replicas: set[str], timeout: float = 30) -> None:
         """Until nginx has routed to each of `replicas` (DNS is re-read every 2 s)."""
         seen: set[str] = set()
@@ -73,6 +79,11 @@ def stack(docker: None) -> Iterator[Stack]:
     stack.compose("down", "--remove-orphans", "-t", "5")
     stack.up(4)
     yield stack
+    # Keep the evidence: every container's log, for a failed run to be read afterwards.
+    logs = ROOT / "results" / "e2e" / f"{PROJECT}.log"
+    logs.parent.mkdir(parents=True, exist_ok=True)
+    logs.write_text(stack.compose("logs", "--no-color", "--timestamps"))
+    print(f"\ncompose logs of the e2e stack: {logs}")
     stack.compose("down", "--remove-orphans", "-t", "10")
 
 

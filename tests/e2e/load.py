@@ -24,7 +24,7 @@ class LoadLoop:
 
     url: str
     threads: int = 4
-    pause_s: float = 0.01
+    pause_s: float = 0.1  # 4 threads stay under the 50 r/s per-client limit on /api
     max_seconds: float = 120
     results: list[Result] = field(default_factory=list)
 

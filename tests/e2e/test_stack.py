@@ -56,7 +56,7 @@ def test_scale_up_to_6_under_load_without_touching_nginx(stack: Stack, tally) ->
     assert all(r in first and first[r] - scaled_at <= SCALE_DEADLINE_S for r in new), \
         f"new replicas got no traffic within {SCALE_DEADLINE_S} s: {late}"
     assert stack.nginx_fingerprint() == nginx_before, "nginx was restarted or reloaded"
-    assert load.failed == []
+    assert load.failed == [], stack.explain(load.failed)
 
 
 def test_scale_down_to_2_then_kill_one_under_load_fails_no_get(stack: Stack, tally) -> None:
@@ -66,7 +66,7 @@ def test_scale_down_to_2_then_kill_one_under_load_fails_no_get(stack: Stack, tal
         stack.scale(2)
         load.wait_for(len(load.results) + 100)
     tally(f"scale 6 -> 2: {load.summary()}")
-    assert load.failed == []
+    assert load.failed == [], stack.explain(load.failed)
     assert len(stack.replicas()) == 2
 
     victim, survivor = sorted(stack.container_ids("api"))
@@ -76,7 +76,7 @@ def test_scale_down_to_2_then_kill_one_under_load_fails_no_get(stack: Stack, tal
         killed_at = len(load.results)
         load.wait_for(killed_at + 100)
     tally(f"docker kill 1 of 2: {load.summary()}")
-    assert load.failed == []
+    assert load.failed == [], stack.explain(load.failed)
     assert stack.inspect(victim)["State"]["Running"] is False
     after_kill = {r.replica for r in load.results[killed_at + 20:] if r.status == 200}
     assert after_kill == {survivor[:12]}, "traffic should all go to the survivor"

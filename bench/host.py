@@ -1,0 +1,149 @@
+"""The same profiles without Docker: replicas as host processes behind a host nginx.
+
+Each replica is `python -m app` (one uvicorn process) with its own PORT and REPLICA_ID,
+pinned to its own core with taskset when there is one. nginx runs the repository's own
+config files from a temporary copy in which only what a host needs is rewritten:
+upstream.conf lists 127.0.0.1:PORT servers (no `resolve`, so any nginx >= 1.19.5 works),
+limits.conf is limits-off.conf (as in the compose benchmark profiles), and the listen
+ports, pid and temp paths point into the copy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+from . import machine
+from .progress import Progress
+from .settings import ROOT, BenchError, Settings
+
+FIRST_PORT = int(os.environ.get("HOST_REPLICA_PORT", "18001"))
+
+
+def find_nginx() -> str:
+    for candidate in (os.environ.get("NGINX", ""), shutil.which("nginx") or "", "/usr/sbin/nginx"):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    raise BenchError("no nginx found for the host benchmark: `apt-get install nginx`, or unpack its .deb "
+                     "(`apt-get download nginx && dpkg -x nginx_*.deb DIR`) and set NGINX=DIR/usr/sbin/nginx")
+
+
+def upstream_conf(original: str, ports: list[int]) -> str:
+    """The repo's upstream.conf with its one `server api:8000 ...;` line replaced by one
+    line per host replica, same parameters minus `resolve` (no DNS name to re-read)."""
+    match = re.search(r"^([ \t]*)server[ \t]+api:8000\b([^;]*);", original, re.MULTILINE)
+    if not match:
+        raise BenchError("nginx/upstream.conf has no `server api:8000 ...;` line: update bench/host.py to match it")
+    params = " ".join(p for p in match[2].split() if p != "resolve")
+    lines = "\n".join(f"{match[1]}server 127.0.0.1:{port} {params};".rstrip() for port in ports)
+    return original[:match.start()] + lines + original[match.end():]
+
+
+def write_config(conf: Path, ports: list[int], http_port: int) -> Path:
+    """Copy nginx/ to conf/ and rewrite the host-specific lines; return nginx.conf's path."""
+    shutil.copytree(ROOT / "nginx", conf)
+    upstream = conf / "upstream.conf"
+    upstream.write_text(upstream_conf(upstream.read_text(), ports))
+    if (conf / "limits-off.conf").exists():
+        # As compose/one.yml and many.yml do: no per-client limits, k6 is one client.
+        shutil.copy(conf / "limits-off.conf", conf / "limits.conf")
+    _replace(conf / "nginx.conf", "pid /tmp/nginx.pid;", f"pid {conf}/nginx.pid;")
+    _replace(conf / "conf.d" / "temp-paths.conf", "/tmp/nginx-", f"{conf}/tmp-")
+    _replace(conf / "sites" / "api.conf", "listen 8080 ", f"listen 127.0.0.1:{http_port} ")
+    _replace(conf / "sites" / "status.conf", "listen 8081;", f"listen 127.0.0.1:{http_port + 1};")
+    return conf / "nginx.conf"
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    if old not in text:
+        raise BenchError(f"{path.name} no longer contains {old!r}: update bench/host.py to match nginx/")
+    path.write_text(text.replace(old, new))
+
+
+def _replica_cmd(core: int | None, args: list[str]) -> list[str]:
+    pin = ["taskset", "-c", str(core)] if core is not None and shutil.which("taskset") else []
+    return [*pin, sys.executable, *args]
+
+
+def _start_replicas(profile: str, replicas: int, log: Path) -> tuple[list[subprocess.Popen], list[int]]:
+    cores = machine.cores()
+    base_env = {**os.environ, "HOST": "127.0.0.1", "LOG_LEVEL": "warning", "PYTHONPATH": str(ROOT / "service")}
+    out = log.open("a")
+    if profile == "workers":
+        cmd = _replica_cmd(None, ["-m", "uvicorn", "app.main:create_app", "--factory", "--workers", str(replicas),
+                                  "--host", "127.0.0.1", "--port", str(FIRST_PORT), "--no-access-log"])
+        return [subprocess.Popen(cmd, env=base_env, stdout=out, stderr=subprocess.STDOUT)], [FIRST_PORT]
+    procs, ports = [], []
+    for i in range(replicas):
+        port = FIRST_PORT + i
+        env = {**base_env, "PORT": str(port), "REPLICA_ID": f"replica-{i + 1}"}
+        # One core per replica while there are cores; past that they share.
+        procs.append(subprocess.Popen(_replica_cmd(i % cores, ["-m", "app"]), env=env, stdout=out, stderr=subprocess.STDOUT))
+        ports.append(port)
+    return procs, ports
+
+
+def _wait_healthy(ports: list[int], procs: list[subprocess.Popen], log: Path, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    for port in ports:
+        while True:
+            if any(p.poll() is not None for p in procs):
+                raise BenchError(f"a replica exited at start; its log:\n{log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise BenchError(f"replica on port {port} did not answer /healthz in {timeout_s:.0f} s; log: {log}") from None
+                time.sleep(0.2)
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=25)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@contextlib.contextmanager
+def stack(settings: Settings, profile: str, replicas: int, progress: Progress) -> Iterator[str]:
+    nginx = find_nginx() if profile != "workers" else ""
+    with tempfile.TemporaryDirectory(prefix="bench-host-") as tmp:
+        log = Path(tmp) / "replicas.log"
+        os.chmod(tmp, 0o755)  # nginx workers may run as another user and read the copy
+        progress.say(f"starting {replicas} host {'workers' if profile == 'workers' else 'replica(s)'} ({profile})")
+        procs, ports = _start_replicas(profile, replicas, log)
+        try:
+            _wait_healthy(ports, procs, log)
+            if profile == "workers":
+                yield f"http://127.0.0.1:{FIRST_PORT}"
+                return
+            procs.append(_start_nginx(nginx, write_config(Path(tmp) / "nginx", ports, settings.http_port), Path(tmp)))
+            _wait_healthy([settings.http_port], procs[-1:], Path(tmp) / "nginx.log")
+            yield f"http://127.0.0.1:{settings.http_port}"
+        finally:
+            progress.say(f"stopping host profile {profile}")
+            _stop(procs)
+
+
+def _start_nginx(nginx: str, conf: Path, tmp: Path) -> subprocess.Popen:
+    base = [nginx, "-p", str(conf.parent), "-e", "stderr", "-c", str(conf)]
+    check = subprocess.run([*base, "-t", "-q"], capture_output=True, text=True)
+    if check.returncode != 0:
+        raise BenchError(f"nginx -t rejected the generated config in {conf.parent}:\n{check.stderr.strip()}")
+    out = (tmp / "nginx.log").open("a")
+    return subprocess.Popen([*base, "-g", "daemon off;"], stdout=out, stderr=subprocess.STDOUT)

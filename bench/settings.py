@@ -1,0 +1,99 @@
+"""Benchmark settings from the environment (the Makefile passes RATE, DURATION, ...)."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class BenchError(Exception):
+    """Something the user can fix: the message says what happened and what to do."""
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) <= 0:
+        raise BenchError(f"{name}={raw!r} is not a positive whole number; set it like {name}={default} or unset it")
+    return int(raw)
+
+
+def _rate(name: str) -> float | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1
+    if value <= 0:
+        raise BenchError(f"{name}={raw!r} is not a positive number of requests per second; e.g. {name}=40")
+    return value
+
+
+def duration_s(text: str) -> float:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m)?", text.strip())
+    if not match:
+        raise BenchError(f"DURATION={text!r} is not like 20s, 1m or 500ms")
+    return float(match[1]) * {"ms": 0.001, "s": 1, "m": 60}[match[2] or "s"]
+
+
+def _scales(raw: str) -> list[int]:
+    try:
+        scales = sorted({int(x) for x in raw.replace(" ", "").split(",") if x})
+    except ValueError:
+        scales = []
+    if not scales or scales[0] <= 0:
+        raise BenchError(f"SWEEP_SCALES={raw!r} must list replica counts like 1,2,4,8")
+    return scales
+
+
+@dataclass(frozen=True)
+class Settings:
+    rate: float | None          # None: derived from a quick capacity probe
+    duration: str
+    vus: int
+    scale: int
+    http_port: int
+    workers_port: int
+    project: str
+    p95_ms: int
+    p99_ms: int
+    sweep_scales: list[int]
+    sweep_duration: str
+    sweep_runs: int
+    results_dir: Path
+    k6: str
+
+    @property
+    def duration_s(self) -> float:
+        return duration_s(self.duration)
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        env = os.environ
+        http_port = _int("HTTP_PORT", 8080)
+        duration = env.get("DURATION", "").strip() or "20s"
+        duration_s(duration)
+        venv_k6 = ROOT / ".venv" / "bin" / "k6"
+        return cls(
+            rate=_rate("RATE"),
+            duration=duration,
+            vus=_int("VUS", 10),
+            scale=_int("SCALE", 8),
+            http_port=http_port,
+            workers_port=_int("WORKERS_PORT", http_port + 10),
+            project=env.get("BENCH_PROJECT", "").strip() or "pycluster-bench",
+            p95_ms=_int("P95_MS", 500),
+            p99_ms=_int("P99_MS", 1000),
+            sweep_scales=_scales(env.get("SWEEP_SCALES", "1,2,4,8")),
+            sweep_duration=env.get("SWEEP_DURATION", "").strip() or "10s",
+            sweep_runs=_int("SWEEP_RUNS", 6),
+            results_dir=Path(env.get("RESULTS_DIR", "").strip() or ROOT / "results"),
+            k6=env.get("K6", "").strip() or (str(venv_k6) if venv_k6.exists() else "k6"),
+        )

@@ -1,0 +1,74 @@
+"""`make bench`, end to end but tiny: both profiles run, and every file is written.
+
+Only the shape of the results is checked, never a speed: CI machines differ too much.
+"""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+PROJECT = "pycluster-bench-e2e"
+PORT = "18380"
+RUN_FIELDS = {
+    "profile", "replicas", "cores", "offered_rate", "achieved_rps", "completed", "failed", "dropped",
+    "mean_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms", "per_replica", "thresholds", "thresholds_passed",
+}
+ARTICLE_ROWS = ["Target URL", "Total Test Time", "Requests Per Second", "Concurrency Level",
+                "Completed requests", "Total Errors", "Mean Latency", "Longest Request"]
+
+
+@pytest.fixture(scope="module")
+def bench(docker: None, tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, Path]:
+    results = tmp_path_factory.mktemp("results")
+    env = {**os.environ, "SCALE": "2", "DURATION": "5s", "RATE": "5", "HTTP_PORT": PORT,
+           "WORKERS_PORT": str(int(PORT) + 10), "BENCH_PROJECT": PROJECT, "RESULTS_DIR": str(results)}
+    try:
+        done = subprocess.run(["make", "bench"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    finally:
+        subprocess.run(["docker", "compose", "-p", PROJECT, "down", "--remove-orphans", "-t", "5"],
+                       cwd=ROOT, capture_output=True)
+    assert done.returncode == 0, f"make bench failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    runs = list(results.iterdir())
+    assert len(runs) == 1, f"expected one results/<timestamp>/ folder, found {runs}"
+    return done, runs[0]
+
+
+@pytest.mark.e2e
+def test_summary_has_both_profiles_with_every_field(bench: tuple) -> None:
+    _, out = bench
+    summary = json.loads((out / "summary.json").read_text())
+    assert [(r["profile"], r["replicas"]) for r in summary["runs"]] == [("one", 1), ("many", 2)]
+    for run in summary["runs"]:
+        assert RUN_FIELDS <= run.keys(), f"{run['profile']} lacks {RUN_FIELDS - run.keys()}"
+        assert run["offered_rate"] == 5
+        assert run["completed"] > 0
+        assert sum(run["per_replica"].values()) > 0
+    assert summary["machine"]["cores"] >= 1 and summary["machine"]["cpu_model"]
+
+
+@pytest.mark.e2e
+def test_k6_thresholds_were_evaluated(bench: tuple) -> None:
+    _, out = bench
+    for run in json.loads((out / "summary.json").read_text())["runs"]:
+        names = " ".join(run["thresholds"])
+        for metric in ("http_req_failed", "http_req_duration", "dropped_iterations", "p(95)", "p(99)"):
+            assert metric in names, f"no k6 threshold on {metric} in {run['profile']}: {run['thresholds']}"
+        assert isinstance(run["thresholds_passed"], bool)
+        assert run["k6_exit_code"] in (0, 99)  # 99: k6 ran, a threshold was crossed
+
+
+@pytest.mark.e2e
+def test_report_chart_and_side_by_side_table(bench: tuple) -> None:
+    done, out = bench
+    for name in ("report.md", "chart.png", "chart.svg"):
+        assert (out / name).stat().st_size > 0, f"{name} is empty"
+    table = done.stdout[done.stdout.index("Side by side"):]
+    for row in ARTICLE_ROWS:
+        assert row in table, f"the side-by-side table lacks the article's row {row!r}"
+    assert "one (1 replica)" in table and "many (2 replicas)" in table
+    assert "| Mean Latency |" in (out / "report.md").read_text()
