@@ -82,6 +82,10 @@ test-unit: ## Unit tests of the service only (no Docker)
 test-e2e: setup ## End-to-end tests against the real compose stack
 	$(PYTEST) -m e2e
 
+.PHONY: chaos
+chaos: setup ## Overload at 3x capacity and a slow-client flood against the benchmark profile
+	$(PYTEST) -m chaos
+
 .PHONY: test-config
 test-config: ## nginx -t and docker compose config on the shipped files
 	$(PYTEST) -m config

@@ -19,13 +19,14 @@ TALLY: list[str] = []
 
 
 class Stack:
-    def __init__(self, project: str, port: int) -> None:
+    def __init__(self, project: str, port: int, files: tuple[str, ...] = ()) -> None:
         self.project = project
+        self.files = [arg for name in ("docker-compose.yml", *files) for arg in ("-f", str(ROOT / name))]
         self.base_url = f"http://127.0.0.1:{port}"
         self.env = {**os.environ, "HTTP_PORT": str(port), "HTTP_BIND": "127.0.0.1"}
 
     def compose(self, *args: str, timeout: float = 900) -> str:
-        cmd = ["docker", "compose", "--project-directory", str(ROOT), "-p", self.project, *args]
+        cmd = ["docker", "compose", "--project-directory", str(ROOT), *self.files, "-p", self.project, *args]
         result = subprocess.run(cmd, capture_output=True, text=True, env=self.env, timeout=timeout)
         assert result.returncode == 0, f"{' '.join(cmd)} failed:\n{result.stderr[-3000:]}"
         return result.stdout

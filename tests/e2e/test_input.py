@@ -1,0 +1,91 @@
+"""Bad and hostile input through the real front door: clear 4xx answers, never a 5xx."""
+
+import concurrent.futures
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import Stack
+
+pytestmark = pytest.mark.e2e
+
+
+def raw_request(stack: Stack, payload: bytes) -> bytes:
+    host, port = stack.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(payload)
+        return sock.recv(65536)
+
+
+def test_schemathesis_fuzzing_through_nginx_finds_no_server_error(stack: Stack, tally) -> None:
+    st = Path(sys.executable).with_name("st")
+    result = subprocess.run(
+        [str(st), "run", f"{stack.base_url}/openapi.json", "--checks", "all", "--max-examples", "40",
+         "--request-timeout", "15", "--seed", "1", "--no-color"],
+        capture_output=True, text=True, timeout=600)
+    summary = [line.strip() for line in result.stdout.splitlines() if " generated" in line]
+    tally(f"schemathesis: {' '.join(summary).strip()}")
+    assert result.returncode == 0, result.stdout[-4000:]
+
+
+@pytest.mark.parametrize(("query", "problem"), [
+    ("n=-1", "Input should be greater than or equal to 0"),
+    ("n=10000001", "Input should be less than or equal to 10000000"),
+    ("n=lots", "Input should be a valid integer"),
+])
+def test_bad_n_gets_422_with_the_allowed_range(stack: Stack, query: str, problem: str) -> None:
+    response = httpx.get(f"{stack.base_url}/api?{query}", timeout=10)
+    assert response.status_code == 422
+    message = response.json()["message"]
+    assert problem in message
+    assert message.endswith("Allowed: n is a whole number from 0 to 10000000.")
+
+
+def test_oversized_body_gets_413_json(stack: Stack) -> None:
+    response = httpx.post(f"{stack.base_url}/api", content=b"x" * 100_000, timeout=10)
+    assert response.status_code == 413
+    assert "at most 64 KiB" in response.json()["detail"]
+
+
+def test_oversized_header_is_refused(stack: Stack) -> None:
+    response = httpx.get(f"{stack.base_url}/api", headers={"X-Big": "y" * 10_000}, timeout=10)
+    assert response.status_code in {400, 431, 494}
+    assert "header over 8 KiB" in response.json()["detail"]
+
+
+def test_content_length_with_transfer_encoding_is_refused(stack: Stack) -> None:
+    reply = raw_request(stack, b"POST /api HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                               b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 400 "), reply[:200]
+
+
+def test_unknown_path_and_method(stack: Stack) -> None:
+    missing = httpx.get(f"{stack.base_url}/no/such/thing", timeout=10)
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": "Not Found"}
+    trace = httpx.request("TRACE", f"{stack.base_url}/api", timeout=10)
+    assert trace.status_code == 405
+    assert trace.headers["allow"] == "GET"
+    assert trace.json()["detail"].startswith("Method Not Allowed")
+
+
+def test_one_client_past_the_rate_limit_gets_429_but_health_does_not(stack: Stack, tally) -> None:
+    time.sleep(2.5)  # let the client's bucket (50 r/s, burst 100) refill after earlier tests
+    with httpx.Client(base_url=stack.base_url, timeout=10) as client, \
+            concurrent.futures.ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(lambda _: client.get("/api?n=0"), range(400)))
+        health = [client.get("/healthz").status_code for _ in range(150)]
+    codes = [r.status_code for r in statuses]
+    limited = [r for r in statuses if r.status_code == 429]
+    tally(f"400 /api requests as fast as one client can: {codes.count(200)} ok, {len(limited)} 429")
+    assert set(codes) == {200, 429}
+    assert codes.count(200) >= 100, "the burst of 100 must be served"
+    assert limited[0].headers["retry-after"] == "1"
+    assert "slow down" in limited[0].json()["detail"]
+    assert health == [200] * 150, "only /api is rate limited"
+    time.sleep(2.5)  # leave a full bucket to the next test
