@@ -70,6 +70,22 @@ nginx-check: ## nginx -t on the real config files, in the nginx image the stack 
 	    -v "$(CURDIR)/nginx:/etc/nginx/lb:ro" "$${NGINX_IMAGE:-nginx:1.30-alpine}" \
 	    nginx -t -e stderr -c $(NGINX_CONF)
 
+.PHONY: swarm-up
+swarm-up: ## Swarm: build the api image, deploy the stack with SCALE replicas, nginx on HTTP_PORT (needs docker swarm init)
+	bash scripts/swarm.sh up
+
+.PHONY: swarm-scale
+swarm-scale: ## Swarm: change the api replica count to SCALE; nginx picks the tasks up by itself
+	bash scripts/swarm.sh scale
+
+.PHONY: swarm-rollout
+swarm-rollout: ## Swarm: rebuild, then a rolling update of every api task (start-first, rolls back on failure)
+	bash scripts/swarm.sh rollout
+
+.PHONY: swarm-down
+swarm-down: ## Swarm: remove the stack and wait until it is gone (the swarm itself stays)
+	bash scripts/swarm.sh down
+
 .PHONY: test
 test: setup ## Set up, then run every test: unit, config and end-to-end in Docker
 	$(PYTEST)
@@ -101,6 +117,10 @@ bench-sweep: setup ## Capacity at 1, 2, 4, 8 replicas vs ideal linear scaling (S
 .PHONY: bench-workers
 bench-workers: setup ## Compare SCALE replicas behind nginx with one container running uvicorn --workers SCALE
 	$(PY) -m bench compare --profiles many,workers
+
+.PHONY: bench-cost
+bench-cost: ## Server CPU per /api request against the bare loop, in one process (no Docker)
+	$(PY) -m bench cost
 
 .PHONY: bench-host
 bench-host: ## make bench without Docker: replicas as host processes behind a host nginx (NGINX=path)

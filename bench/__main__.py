@@ -1,4 +1,4 @@
-"""python -m bench {compare,sweep}: see the Makefile's bench targets for the usual calls."""
+"""python -m bench {compare,sweep,cost}: see the Makefile's bench targets for the usual calls."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     cmp_.add_argument("--profiles", default="one,many", help="comma-separated: one, many, workers")
     sw = sub.add_parser("sweep", help="capacity at each of SWEEP_SCALES replicas vs ideal linear scaling")
     sw.add_argument("--with-workers", action="store_true", help="also sweep uvicorn --workers N")
+    sub.add_parser("cost", help="server CPU per /api request against the bare loop (no Docker)")
     args = parser.parse_args(argv)
     if args.command == "compare":
         args.profiles = [p.strip() for p in args.profiles.split(",") if p.strip()]
@@ -40,6 +41,10 @@ def main(argv: list[str]) -> int:
         settings = Settings.from_env()
         if args.command == "compare":
             compare(settings, args.backend, args.profiles)
+        elif args.command == "cost":
+            from .cost import cost
+
+            cost(settings)
         else:
             sweep(settings, args.backend, args.with_workers)
     except BenchError as exc:

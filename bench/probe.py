@@ -12,8 +12,8 @@ import time
 import urllib.request
 
 ARTICLE_RATE = 150.0
-OVERLOAD = 1.2        # one replica gets 20% more than it can serve: its queue grows
-MANY_SHARE = 0.6      # of the ideal N x one replica, what the many profile reaches safely
+OVERLOAD = 1.3        # one replica gets 30% more than it can serve: its queue grows
+MANY_SHARE = 0.65     # of the ideal N x one replica, what the many profile reaches safely
 
 
 def job_ms(base_url: str, warmup: int = 5, samples: int = 20) -> float:

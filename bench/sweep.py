@@ -18,12 +18,12 @@ from .results import flatten, sustained
 from .run import STARTUP_S, backend, results_dir
 from .settings import Settings, duration_s
 
-COOL_DOWN_S = 11
+COOL_DOWN_S = 6
 CURVES = {"many": "nginx + replicas", "workers": "uvicorn --workers"}
 
 
 def cool_down(progress: Progress, seconds: float = COOL_DOWN_S) -> None:
-    # After overload nginx keeps each failing replica out for fail_timeout (up to 10 s,
+    # After overload nginx keeps each failing replica out for fail_timeout (5 s,
     # nginx/upstream.conf); the next rate must start with all of them back.
     progress.say(f"cooling down {seconds:.0f} s so nginx takes the replicas back before the next rate")
     time.sleep(seconds)

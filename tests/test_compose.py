@@ -5,6 +5,7 @@ import os
 import subprocess
 
 import pytest
+import yaml
 
 from tests.conftest import ROOT
 
@@ -40,3 +41,20 @@ def test_profiles_set_the_replica_count(docker: None) -> None:
     assert config("compose/one.yml")["services"]["api"]["deploy"]["replicas"] == 1
     many = config("compose/many.yml", env={**os.environ, "SCALE": "5"})
     assert many["services"]["api"]["deploy"]["replicas"] == 5
+
+
+def test_swarm_stack_file_is_read_by_docker_stack(docker: None) -> None:
+    """What make swarm-up deploys: docker-compose.yml + compose/swarm.yml, as swarm reads it."""
+    env = {**os.environ, "SWARM_LB_NODE": "node-1", "SCALE": "3", "HTTP_PORT": "18701"}
+    result = subprocess.run(["bash", str(ROOT / "scripts" / "swarm.sh"), "config"], capture_output=True,
+                            text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    api, nginx = services["api"], services["nginx"]
+    assert api["deploy"]["replicas"] == 3
+    assert api["deploy"]["endpoint_mode"] == "dnsrr", "nginx must see every task, not one VIP"
+    assert api["deploy"]["update_config"]["order"] == "start-first"
+    assert api["deploy"]["update_config"]["failure_action"] == "rollback"
+    assert "build" not in api and "mem_limit" not in api
+    assert nginx["ports"] == [{"mode": "host", "target": 8080, "published": 18701, "protocol": "tcp"}]
+    assert nginx["deploy"]["placement"]["constraints"] == ["node.id == node-1"]

@@ -1,0 +1,94 @@
+"""`python -m bench cost`: server CPU per /api request against the bare loop, in one process.
+
+The replica (uvicorn + FastAPI + the job queue, logging as in production) runs in this
+process on a thread; a client in another process sends sequential requests, so its CPU is
+not counted. Then the same process times the bare loop. The ratio is what the HTTP stack
+costs on top of the work. Target: at most 1.15.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime
+
+import uvicorn
+
+from .progress import note
+from .settings import ROOT, BenchError, Settings
+
+sys.path.insert(0, str(ROOT / "service"))
+from app.main import create_app  # noqa: E402
+from app.settings import Settings as AppSettings  # noqa: E402
+from app.work import sum_down  # noqa: E402
+
+REQUESTS = int(os.environ.get("COST_REQUESTS", "300"))
+CLIENT = """
+import sys, urllib.request
+url, n = sys.argv[1], int(sys.argv[2])
+for _ in range(n):
+    with urllib.request.urlopen(url) as r:
+        assert r.read() == b"Result number is 339111948196"
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve(port: int) -> uvicorn.Server:
+    # The job log goes through the same formatting as in production, to a sink.
+    logging.basicConfig(level="INFO", stream=open(os.devnull, "w"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    app = create_app(AppSettings(replica_id="cost", host="127.0.0.1", port=port))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False,
+                                           log_level="warning", timeout_keep_alive=15))
+    threading.Thread(target=server.run, daemon=True).start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise BenchError("the in-process replica did not start within 15 s")
+        time.sleep(0.05)
+    return server
+
+
+def cpu_per_request(port: int, requests: int) -> float:
+    client = [sys.executable, "-c", CLIENT, f"http://127.0.0.1:{port}/api"]
+    subprocess.run([*client, "20"], check=True)  # warm-up
+    started = time.process_time()
+    subprocess.run([*client, str(requests)], check=True)
+    return (time.process_time() - started) / requests
+
+
+def bare_loop_cpu(runs: int) -> float:
+    started = time.process_time()
+    for _ in range(runs):
+        sum_down()
+    return (time.process_time() - started) / runs
+
+
+def cost(settings: Settings) -> dict:
+    port = free_port()
+    note(f"cost: {REQUESTS} sequential /api requests to an in-process replica, then the bare loop")
+    server = serve(port)
+    try:
+        served = cpu_per_request(port, REQUESTS)
+    finally:
+        server.should_exit = True
+    bare = bare_loop_cpu(REQUESTS)
+    result = {"requests": REQUESTS, "server_cpu_ms_per_request": round(served * 1000, 3),
+              "bare_loop_cpu_ms": round(bare * 1000, 3), "ratio": round(served / bare, 3), "target": 1.15}
+    out = settings.results_dir / f"cost-{datetime.now():%Y%m%d-%H%M%S}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"server CPU per /api request: {result['server_cpu_ms_per_request']} ms; bare loop: "
+          f"{result['bare_loop_cpu_ms']} ms; ratio {result['ratio']} (target <= 1.15)\nResults: {out}")
+    return result

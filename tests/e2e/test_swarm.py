@@ -1,0 +1,192 @@
+"""The same docker-compose.yml on a Docker Swarm (one node): deploy, round-robin, scale and a
+rolling update under load, through the make targets' script (scripts/swarm.sh).
+
+The swarm is created here when the engine has none, and left again afterwards; an existing
+swarm (this node a manager) is used and kept. Either way the engine ends as it started.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT
+from tests.e2e.load import LoadLoop
+
+pytestmark = pytest.mark.e2e
+
+STACK = os.environ.get("SWARM_E2E_STACK", "pycluster-swarm-e2e")
+PORT = int(os.environ.get("SWARM_E2E_HTTP_PORT", "18700"))
+NEW_TASK_DEADLINE_S = 20
+
+
+def docker_out(*args: str, check: bool = True, timeout: float = 120) -> str:
+    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+    assert not check or result.returncode == 0, f"docker {' '.join(args)} failed:\n{result.stderr[-2000:]}"
+    return result.stdout.strip()
+
+
+def networks() -> set[str]:
+    return set(docker_out("network", "ls", "--format", "{{.Name}}").split())
+
+
+class Swarm:
+    base_url = f"http://127.0.0.1:{PORT}"
+
+    def script(self, command: str, **env: str) -> str:
+        """scripts/swarm.sh as `make swarm-<command>` runs it; returns its log lines."""
+        result = subprocess.run(
+            ["bash", str(ROOT / "scripts" / "swarm.sh"), command], capture_output=True, text=True,
+            timeout=600, env={**os.environ, "STACK": STACK, "HTTP_PORT": str(PORT), **env})
+        print(result.stderr)
+        assert result.returncode == 0, f"scripts/swarm.sh {command} failed:\n{result.stderr[-3000:]}"
+        return result.stderr
+
+    def service(self, name: str) -> dict:
+        return json.loads(docker_out("service", "inspect", f"{STACK}_{name}"))[0]
+
+    def tasks(self) -> set[str]:
+        """The api tasks that run and pass their healthcheck, as X-Replica names them
+        (the container's hostname: its short id)."""
+        return set(docker_out("ps", "--filter", f"label=com.docker.swarm.service.name={STACK}_api",
+                          "--filter", "health=healthy", "--format", "{{.ID}}").split())
+
+    def scale(self, replicas: int) -> set[str]:
+        if len(self.tasks()) != replicas:
+            self.script("scale", SCALE=str(replicas))
+        tasks = self.tasks()
+        assert len(tasks) == replicas, tasks
+        return tasks
+
+    def wait_serving(self, tasks: set[str], timeout: float = 30) -> None:
+        """Until nginx has routed to each of `tasks` (it re-reads DNS every 2 s)."""
+        seen: set[str] = set()
+        deadline = time.monotonic() + timeout
+        with httpx.Client(base_url=self.base_url, timeout=10) as client:
+            while not tasks <= seen:
+                assert time.monotonic() < deadline, f"nginx never reached {tasks - seen}"
+                response = client.get("/")
+                if response.status_code == 200:
+                    seen.add(response.headers["x-replica"])
+
+    def explain(self, failed: list) -> str:
+        logs = docker_out("service", "logs", "--no-task-ids", "--timestamps", f"{STACK}_nginx", check=False)
+        errors = [line for line in logs.splitlines() if "[error]" in line or "[warn]" in line]
+        return f"{len(failed)} failed: {failed[:5]}\nnginx errors (last 30):\n" + "\n".join(errors[-30:])
+
+
+def swarm_state() -> list[str]:
+    return docker_out("info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}").split()
+
+
+@pytest.fixture(scope="module")
+def swarm(docker: None) -> Iterator[Swarm]:
+    networks_before = networks()
+    state, manager = swarm_state()
+    created = state == "inactive"
+    if created:
+        init = subprocess.run(["docker", "swarm", "init", "--advertise-addr", "127.0.0.1"],
+                              capture_output=True, text=True, timeout=120)
+        if init.returncode != 0:
+            pytest.fail(f"docker swarm init failed, so the swarm test cannot run: {init.stderr.strip()}",
+                        pytrace=False)
+    elif state != "active" or manager != "true":
+        pytest.fail(f"this engine is in swarm state {state!r} (manager: {manager}); the test needs no "
+                    "swarm or a manager node. See: docker info", pytrace=False)
+    swarm = Swarm()
+    try:
+        swarm.script("down")  # the leftovers of an aborted run, if any
+        swarm.script("up", SCALE="4")
+        yield swarm
+    finally:
+        problems = []
+        logs = ROOT / "results" / "e2e" / f"{STACK}.log"
+        logs.parent.mkdir(parents=True, exist_ok=True)
+        logs.write_text("\n".join(
+            docker_out("service", "logs", "--timestamps", f"{STACK}_{name}", check=False, timeout=60)
+            for name in ("nginx", "api")))
+        print(f"\nservice logs of the swarm e2e stack: {logs}")
+        try:
+            swarm.script("down")
+        except AssertionError as exc:
+            problems.append(str(exc))
+        if created:
+            docker_out("swarm", "leave", "--force", check=False)
+            # Left behind by `swarm leave`: the bridge swarm made for its containers' egress.
+            if "docker_gwbridge" not in networks_before:
+                docker_out("network", "rm", "docker_gwbridge", check=False)
+        if swarm_state()[0] != state:
+            problems.append(f"swarm state is {swarm_state()[0]}, was {state}")
+        if networks() != networks_before:
+            problems.append(f"networks differ: now {sorted(networks())}, were {sorted(networks_before)}")
+        assert not problems, "the engine was not left as found:\n" + "\n".join(problems)
+
+
+def test_the_stack_deploys_as_the_compose_file_says(swarm: Swarm) -> None:
+    api = swarm.service("api")["Spec"]
+    assert api["EndpointSpec"]["Mode"] == "dnsrr", "nginx must see every task, not one VIP"
+    assert api["UpdateConfig"]["Order"] == "start-first"
+    assert api["UpdateConfig"]["FailureAction"] == "rollback"
+    assert api["RollbackConfig"]["Order"] == "start-first"
+    assert api["TaskTemplate"]["Placement"]["MaxReplicas"] > 0
+    assert api["TaskTemplate"]["RestartPolicy"]["Condition"] == "any"
+    assert api["TaskTemplate"]["Resources"]["Limits"]["MemoryBytes"] == 256 * 2**20
+    container = api["TaskTemplate"]["ContainerSpec"]
+    assert container["Healthcheck"]["Test"][0] == "CMD"
+    assert container["ReadOnly"] is True and container["Init"] is True
+    nginx = swarm.service("nginx")["Spec"]
+    assert [(p["TargetPort"], p["PublishedPort"], p["PublishMode"]) for p in nginx["EndpointSpec"]["Ports"]] \
+        == [(8080, PORT, "host")]
+    assert nginx["TaskTemplate"]["Placement"]["Constraints"][0].startswith("node.id == ")
+
+
+def test_100_requests_are_spread_round_robin_over_4_tasks(swarm: Swarm, tally) -> None:
+    tasks = swarm.scale(4)
+    swarm.wait_serving(tasks)
+    with httpx.Client(base_url=swarm.base_url, timeout=10) as client:
+        served = [client.get("/api") for _ in range(100)]
+    assert [r.status_code for r in served] == [200] * 100, served[0].text
+    assert served[0].text == "Result number is 339111948196"
+    counts = collections.Counter(r.headers["x-replica"] for r in served)
+    tally(f"swarm: 100 sequential /api requests over 4 tasks: {dict(counts)}")
+    assert set(counts) == tasks
+    assert all(23 <= c <= 27 for c in counts.values()), counts
+
+
+def test_scale_4_to_6_under_load_new_tasks_get_traffic(swarm: Swarm, tally) -> None:
+    before = swarm.scale(4)
+    with LoadLoop(f"{swarm.base_url}/api?n=1000") as load:
+        load.wait_for(50)
+        swarm.script("scale", SCALE="6")  # returns once 6 tasks run and are healthy
+        scaled_at = time.monotonic()
+        new = swarm.tasks() - before
+        while not new <= set(load.per_replica()) and time.monotonic() < scaled_at + NEW_TASK_DEADLINE_S:
+            time.sleep(0.2)
+    tally(f"swarm: scale 4 -> 6: {load.summary()}")
+    assert len(new) == 2, new
+    assert new <= set(load.per_replica()), f"new tasks got no traffic within {NEW_TASK_DEADLINE_S} s"
+    assert load.failed == [], swarm.explain(load.failed)
+
+
+def test_rolling_update_under_load_fails_no_get(swarm: Swarm, tally) -> None:
+    before = swarm.scale(6)
+    with LoadLoop(f"{swarm.base_url}/api?n=1000", max_seconds=400) as load:
+        load.wait_for(50)
+        log = swarm.script("rollout", SWARM_BUILD="0")  # docker service update --force
+        after = swarm.tasks()
+        done_at = len(load.results)
+        load.wait_for(done_at + 100)
+    tally(f"swarm: docker service update --force of 6 tasks: {load.summary()}")
+    assert "docker service update --force" in log
+    assert swarm.service("api")["UpdateStatus"]["State"] == "completed"
+    assert len(after) == 6 and not after & before, f"every task must be replaced: {before} -> {after}"
+    assert load.failed == [], swarm.explain(load.failed)
+    assert {r.replica for r in load.results[done_at + 20:] if r.status == 200} == after, \
+        "after the update, traffic goes to the new tasks only"
