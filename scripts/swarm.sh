@@ -90,7 +90,7 @@ wait_http() {
     local url="http://127.0.0.1:$HTTP_PORT/" deadline=$((SECONDS + TIMEOUT_S))
     # Only on the node nginx runs on, which is this one unless SWARM_LB_NODE says otherwise.
     [ "$SWARM_LB_NODE" = "$(docker info --format '{{.Swarm.NodeID}}')" ] || return 0
-    until curl -fsS -o /dev/null --max-time 5 "$url"; do
+    until curl -fs -o /dev/null --max-time 5 "$url"; do
         [ $SECONDS -lt $deadline ] || die "nginx does not answer $url after ${TIMEOUT_S}s. See:
     docker service logs ${STACK}_nginx"
         sleep 1
