@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from tests.conftest import ROOT
+from tests.e2e.load import wait_serving
 
 PROJECT = os.environ.get("E2E_PROJECT", "pycluster-e2e")
 PORT = int(os.environ.get("E2E_HTTP_PORT", "18080"))
@@ -63,15 +62,7 @@ class Stack:
         return f"{len(failed)} failed: {failed[:5]}\nnginx errors (last 30):\n" + "\n".join(errors[-30:])
 
     def wait_serving(self, replicas: set[str], timeout: float = 30) -> None:
-        """Until nginx has routed to each of `replicas` (DNS is re-read every 2 s)."""
-        seen: set[str] = set()
-        deadline = time.monotonic() + timeout
-        with httpx.Client(base_url=self.base_url, timeout=10) as client:
-            while not replicas <= seen:
-                assert time.monotonic() < deadline, f"nginx never reached {replicas - seen}"
-                response = client.get("/")
-                if response.status_code == 200:
-                    seen.add(response.headers["x-replica"])
+        wait_serving(self.base_url, replicas, timeout)
 
 
 @pytest.fixture(scope="session")

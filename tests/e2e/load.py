@@ -82,3 +82,15 @@ class LoadLoop:
         errors = collections.Counter(r.error for r in self.failed)
         return (f"{len(self.results)} requests, {len(self.failed)} failed"
                 + (f" {dict(errors)}" if errors else "") + f", per replica {self.per_replica()}")
+
+
+def wait_serving(base_url: str, replicas: set[str], timeout: float = 30) -> None:
+    """Until nginx has routed to each of `replicas` (by X-Replica; it re-reads DNS every 2 s)."""
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        while not replicas <= seen:
+            assert time.monotonic() < deadline, f"nginx never reached {replicas - seen}"
+            response = client.get("/")
+            if response.status_code == 200:
+                seen.add(response.headers["x-replica"])

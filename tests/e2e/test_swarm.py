@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT
-from tests.e2e.load import LoadLoop
+from tests.e2e.load import LoadLoop, wait_serving
 
 pytestmark = pytest.mark.e2e
 
@@ -66,15 +66,7 @@ class Swarm:
         return tasks
 
     def wait_serving(self, tasks: set[str], timeout: float = 30) -> None:
-        """Until nginx has routed to each of `tasks` (it re-reads DNS every 2 s)."""
-        seen: set[str] = set()
-        deadline = time.monotonic() + timeout
-        with httpx.Client(base_url=self.base_url, timeout=10) as client:
-            while not tasks <= seen:
-                assert time.monotonic() < deadline, f"nginx never reached {tasks - seen}"
-                response = client.get("/")
-                if response.status_code == 200:
-                    seen.add(response.headers["x-replica"])
+        wait_serving(self.base_url, tasks, timeout)
 
     def logs(self, service: str) -> str:
         """Every container's log, stopped ones too. From `docker logs`: `docker service logs`
