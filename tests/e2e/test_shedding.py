@@ -1,0 +1,72 @@
+"""Load shedding through nginx: a busy replica's 503 goes to another replica, and only when
+every replica is busy does the client get a 503, at once, with Retry-After.
+
+A stack of 2 replicas that queue nothing (API_MAX_QUEUE=0), so one running job makes a
+replica shed, and the retry path can be seen with a handful of requests.
+"""
+
+import concurrent.futures
+import json
+import os
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import Stack
+
+pytestmark = pytest.mark.e2e
+
+HEAVY = "/api?n=50000000"  # ~1 s of CPU (API_MAX_N raised below): the replica is busy for all of it
+
+
+@pytest.fixture(scope="module")
+def tight_stack(docker: None) -> Iterator[Stack]:
+    stack = Stack("pycluster-shed", int(os.environ.get("SHED_HTTP_PORT", "18800")))
+    stack.env.update(API_MAX_QUEUE="0", API_MAX_N="50000000")
+    stack.compose("down", "--remove-orphans", "-t", "5")
+    stack.up(2)
+    stack.wait_serving(stack.replicas())
+    yield stack
+    stack.compose("down", "--remove-orphans", "-t", "10")
+
+
+def upstream_statuses(stack: Stack) -> list[str]:
+    """$upstream_status of each logged request: "503 : 200" is a 503, then a second try."""
+    time.sleep(1.5)  # nginx flushes its buffered access log every second (conf.d/logging.conf)
+    lines = stack.compose("logs", "--no-color", "--no-log-prefix", "nginx").splitlines()
+    return [json.loads(line)["upstream_status"] for line in lines if line.startswith("{")]
+
+
+def test_a_busy_replicas_503_is_retried_on_the_other(tight_stack: Stack, tally) -> None:
+    with httpx.Client(base_url=tight_stack.base_url, timeout=30) as client, \
+            concurrent.futures.ThreadPoolExecutor(1) as pool:
+        heavy = pool.submit(client.get, HEAVY)
+        time.sleep(0.05)
+        light = []
+        while not heavy.done():
+            light.append(client.get("/api?n=1000"))
+        heavy_response = heavy.result()
+    retried = [s for s in upstream_statuses(tight_stack) if s == "503 : 200"]
+    tally(f"1 heavy job running, {len(light)} light requests meanwhile: "
+          f"{sum(r.status_code == 200 for r in light)} ok, {len(retried)} of them after a 503")
+    assert heavy_response.status_code == 200
+    assert len(light) >= 4 and [r.status_code for r in light] == [200] * len(light)
+    assert retried, "no request was shed by the busy replica and served by the other"
+
+
+def test_when_every_replica_is_busy_the_client_gets_a_fast_503(tight_stack: Stack) -> None:
+    with httpx.Client(base_url=tight_stack.base_url, timeout=30) as client, \
+            concurrent.futures.ThreadPoolExecutor(2) as pool:
+        heavy = [pool.submit(client.get, HEAVY) for _ in range(2)]
+        time.sleep(0.1)
+        started = time.monotonic()
+        shed = client.get("/api?n=1000")
+        elapsed = time.monotonic() - started
+        assert [f.result().status_code for f in heavy] == [200, 200]
+    assert shed.status_code == 503
+    assert shed.headers["retry-after"] == "1"
+    assert "is busy" in shed.json()["detail"]
+    assert elapsed < 0.25, f"a shed request must be answered at once, took {elapsed:.3f} s"
+    assert "503 : 503" in upstream_statuses(tight_stack), "both replicas should have been tried"
