@@ -31,13 +31,21 @@ ensure_docker() {
     fi
     for _ in $(seq 60); do docker info >/dev/null 2>&1 && { log "docker engine is up"; return; }; sleep 1; done
     tail -n 20 /var/log/dockerd.log >&2 || true
-    die "dockerd did not come up within 60 s; see /var/log/dockerd.log above"
+    die "the Docker engine does not answer after 60 s (log above: /var/log/dockerd.log). Not root?
+    Then your user must be in the docker group: sudo usermod -aG docker \$USER, and log in again"
 }
 
 ensure_venv() {
-    if [ ! -x "$VENV/bin/python" ]; then
+    if [ ! -x "$VENV/bin/pip" ]; then
+        rm -rf "$VENV"  # a half-made venv (no pip) would be skipped forever otherwise
         log "creating $VENV"
-        "$PYTHON" -m venv "$VENV"
+        if ! "$PYTHON" -m venv "$VENV"; then
+            log "$PYTHON -m venv failed (no ensurepip?): installing Debian's python3-venv"
+            rm -rf "$VENV"
+            as_root apt-get update -qq
+            as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+            "$PYTHON" -m venv "$VENV" || die "cannot create $VENV with $PYTHON -m venv"
+        fi
     fi
     local stamp="$VENV/.installed" want
     want=$(cat requirements-dev.txt requirements-tools.txt service/requirements.txt | sha256sum | cut -c1-16)
@@ -81,7 +89,7 @@ ensure_base_images() {
         as_root apt-get update -qq
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
     fi
-    bash scripts/offline-images.sh
+    as_root bash scripts/offline-images.sh  # debootstrap needs root
 }
 
 ensure_docker

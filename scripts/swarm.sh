@@ -90,7 +90,8 @@ wait_http() {
     local url="http://127.0.0.1:$HTTP_PORT/" deadline=$((SECONDS + TIMEOUT_S))
     # Only on the node nginx runs on, which is this one unless SWARM_LB_NODE says otherwise.
     [ "$SWARM_LB_NODE" = "$(docker info --format '{{.Swarm.NodeID}}')" ] || return 0
-    until curl -fs -o /dev/null --max-time 5 "$url"; do
+    # python3 rather than curl: the project needs it anyway, and minimal hosts lack curl.
+    until python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)' "$url" 2>/dev/null; do
         [ $SECONDS -lt $deadline ] || die "nginx does not answer $url after ${TIMEOUT_S}s. See:
     docker service logs ${STACK}_nginx"
         sleep 1

@@ -70,3 +70,18 @@ def test_when_every_replica_is_busy_the_client_gets_a_fast_503(tight_stack: Stac
     assert "is busy" in shed.json()["detail"]
     assert elapsed < 0.25, f"a shed request must be answered at once, took {elapsed:.3f} s"
     assert "503 : 503" in upstream_statuses(tight_stack), "both replicas should have been tried"
+
+
+def test_with_every_replica_down_nginx_answers_a_json_503(tight_stack: Stack) -> None:
+    tight_stack.compose("stop", "-t", "5", "api")
+    try:
+        time.sleep(3)  # nginx re-resolves "api" every 2 s and finds no replica
+        get = httpx.get(f"{tight_stack.base_url}/api", timeout=30)
+        post = httpx.post(f"{tight_stack.base_url}/api", timeout=30)
+    finally:
+        tight_stack.compose("start", "api")
+    for response in (get, post):
+        assert response.status_code == 503, response.text
+        assert response.headers["content-type"] == "application/json"
+        assert response.headers["retry-after"] == "1"
+        assert "no api replica could take the request" in response.json()["detail"]
