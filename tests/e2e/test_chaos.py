@@ -20,7 +20,7 @@ from tests.e2e.load import LoadLoop
 
 pytestmark = pytest.mark.chaos
 
-K6 = Path(ROOT / ".venv" / "bin" / "k6")
+K6 = ROOT / ".venv" / "bin" / "k6"
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,6 @@ def bench_stack(docker: None) -> Iterator[Stack]:
 
 def capacity(stack: Stack, seconds: float = 3) -> float:
     """Requests per second the stack serves with 8 concurrent clients."""
-    done = 0
     deadline = time.monotonic() + seconds
     with LoadLoop(f"{stack.base_url}/api", threads=8, pause_s=0) as load:
         while time.monotonic() < deadline:
