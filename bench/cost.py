@@ -41,7 +41,8 @@ for _ in range(n):
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def serve(port: int) -> uvicorn.Server:
@@ -75,7 +76,7 @@ def bare_loop_cpu(runs: int) -> float:
     return (time.process_time() - started) / runs
 
 
-def cost(settings: Settings) -> dict:
+def cost(settings: Settings) -> dict[str, float]:
     port = free_port()
     note(f"cost: {REQUESTS} sequential /api requests to an in-process replica, then the bare loop")
     server = serve(port)

@@ -1,7 +1,8 @@
-"""Bring a compose profile up for one benchmark run, and always take it down again.
+"""The Docker backend: each profile is a compose override file in compose/.
 
-Profiles: compose/one.yml (one replica behind nginx), compose/many.yml (SCALE replicas
-behind nginx) and compose/workers.yml (one container, uvicorn --workers N, no nginx).
+compose/one.yml (one replica behind nginx), compose/many.yml (SCALE replicas behind nginx),
+compose/workers.yml (one container, uvicorn --workers N, no nginx). Each run is its own
+compose project (BENCH_PROJECT), so it never touches a stack started with `make up`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import shutil
 import subprocess
 from typing import Iterator
 
+from .profiles import Profile
 from .progress import Progress
 from .settings import ROOT, BenchError, Settings
 
@@ -22,42 +24,43 @@ def available() -> bool:
     return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
 
 
-def _compose(settings: Settings, profile: str) -> list[str]:
-    return ["docker", "compose", "-p", settings.project,
-            "-f", str(ROOT / "docker-compose.yml"), "-f", str(ROOT / "compose" / f"{profile}.yml")]
+class DockerBackend:
+    name = "docker"
 
+    def __init__(self, settings: Settings, progress: Progress) -> None:
+        self.settings = settings
+        self.progress = progress
 
-def _env(settings: Settings, replicas: int) -> dict[str, str]:
-    return {**os.environ, "SCALE": str(replicas), "WORKERS": str(replicas),
-            "HTTP_PORT": str(settings.http_port), "WORKERS_PORT": str(settings.workers_port)}
+    def _compose(self, profile: Profile) -> list[str]:
+        return ["docker", "compose", "-p", self.settings.project,
+                "-f", str(ROOT / "docker-compose.yml"), "-f", str(ROOT / "compose" / f"{profile.name}.yml")]
 
+    def _env(self, replicas: int) -> dict[str, str]:
+        return {**os.environ, "SCALE": str(replicas), "WORKERS": str(replicas),
+                "HTTP_PORT": str(self.settings.http_port), "WORKERS_PORT": str(self.settings.workers_port)}
 
-def _run(cmd: list[str], env: dict[str, str], what: str) -> None:
-    done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
-    if done.returncode != 0:
-        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
-        raise BenchError(f"{what} failed (exit {done.returncode}):\n{tail}\n"
-                         f"Command: {' '.join(cmd)}")
+    def _run(self, cmd: list[str], replicas: int, what: str) -> None:
+        done = subprocess.run(cmd, env=self._env(replicas), cwd=ROOT, capture_output=True, text=True)
+        if done.returncode != 0:
+            tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
+            raise BenchError(f"{what} failed (exit {done.returncode}):\n{tail}\nCommand: {' '.join(cmd)}")
 
+    def _down(self, profile: Profile, replicas: int) -> None:
+        self._run([*self._compose(profile), "down", "--remove-orphans", "--timeout", "10"], replicas,
+                  f"taking down compose project {self.settings.project}")
 
-def down(settings: Settings, profile: str, replicas: int) -> None:
-    _run([*_compose(settings, profile), "down", "--remove-orphans", "--timeout", "10"],
-         _env(settings, replicas), f"taking down compose project {settings.project}")
-
-
-@contextlib.contextmanager
-def stack(settings: Settings, profile: str, replicas: int, progress: Progress) -> Iterator[str]:
-    """Yield the base URL of a healthy stack; take it down afterwards, even on Ctrl-C."""
-    services = ["workers"] if profile == "workers" else []
-    port = settings.workers_port if profile == "workers" else settings.http_port
-    env = _env(settings, replicas)
-    progress.say(f"starting compose profile {profile} ({replicas} {'workers' if services else 'replica(s)'}) "
-                 f"as project {settings.project} on port {port}")
-    down(settings, profile, replicas)  # a run that was killed may have left it up
-    try:
-        _run([*_compose(settings, profile), "up", "-d", "--build", "--wait", "--wait-timeout", "180", *services],
-             env, f"starting profile {profile} (is port {port} free? see `docker compose -p {settings.project} logs`)")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        progress.say(f"taking down profile {profile}")
-        down(settings, profile, replicas)
+    @contextlib.contextmanager
+    def stack(self, profile: Profile, replicas: int) -> Iterator[str]:
+        services = [] if profile.behind_nginx else ["workers"]
+        port = self.settings.http_port if profile.behind_nginx else self.settings.workers_port
+        self.progress.say(f"starting compose profile {profile.title(replicas)} as project "
+                          f"{self.settings.project} on port {port}")
+        self._down(profile, replicas)  # a run that was killed may have left it up
+        try:
+            self._run([*self._compose(profile), "up", "-d", "--build", "--wait", "--wait-timeout", "180", *services],
+                      replicas, f"starting profile {profile.name} (is port {port} free? see "
+                                f"`docker compose -p {self.settings.project} logs`)")
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            self.progress.say(f"taking down profile {profile.name}")
+            self._down(profile, replicas)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Iterator
 
 from . import machine
+from .profiles import Profile
 from .progress import Progress
 from .settings import ROOT, BenchError, Settings
 
@@ -30,7 +31,8 @@ FIRST_PORT = int(os.environ.get("HOST_REPLICA_PORT", "18001"))
 
 
 def find_nginx() -> str:
-    for candidate in (os.environ.get("NGINX", ""), shutil.which("nginx") or "", "/usr/sbin/nginx"):
+    unpacked = ROOT / ".venv" / "nginx" / "usr" / "sbin" / "nginx"  # scripts/setup.sh puts it there
+    for candidate in (os.environ.get("NGINX", ""), shutil.which("nginx") or "", "/usr/sbin/nginx", str(unpacked)):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     raise BenchError("no nginx found for the host benchmark: `apt-get install nginx`, or unpack its .deb "
@@ -75,11 +77,11 @@ def _replica_cmd(core: int | None, args: list[str]) -> list[str]:
     return [*pin, sys.executable, *args]
 
 
-def _start_replicas(profile: str, replicas: int, log: Path) -> tuple[list[subprocess.Popen], list[int]]:
+def _start_replicas(profile: Profile, replicas: int, log: Path) -> tuple[list[subprocess.Popen[bytes]], list[int]]:
     cores = machine.cores()
     base_env = {**os.environ, "HOST": "127.0.0.1", "LOG_LEVEL": "warning", "PYTHONPATH": str(ROOT / "service")}
     out = log.open("a")
-    if profile == "workers":
+    if not profile.behind_nginx:
         cmd = _replica_cmd(None, ["-m", "uvicorn", "app.main:create_app", "--factory", "--workers", str(replicas),
                                   "--host", "127.0.0.1", "--port", str(FIRST_PORT), "--no-access-log"])
         return [subprocess.Popen(cmd, env=base_env, stdout=out, stderr=subprocess.STDOUT)], [FIRST_PORT]
@@ -93,7 +95,7 @@ def _start_replicas(profile: str, replicas: int, log: Path) -> tuple[list[subpro
     return procs, ports
 
 
-def _wait_healthy(ports: list[int], procs: list[subprocess.Popen], log: Path, timeout_s: float = 60) -> None:
+def _wait_healthy(ports: list[int], procs: list[subprocess.Popen[bytes]], log: Path, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     for port in ports:
         while True:
@@ -108,7 +110,7 @@ def _wait_healthy(ports: list[int], procs: list[subprocess.Popen], log: Path, ti
                 time.sleep(0.2)
 
 
-def _stop(procs: list[subprocess.Popen]) -> None:
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
     for proc in procs:
         if proc.poll() is None:
             proc.terminate()
@@ -119,31 +121,39 @@ def _stop(procs: list[subprocess.Popen]) -> None:
             proc.kill()
 
 
-@contextlib.contextmanager
-def stack(settings: Settings, profile: str, replicas: int, progress: Progress) -> Iterator[str]:
-    nginx = find_nginx() if profile != "workers" else ""
-    with tempfile.TemporaryDirectory(prefix="bench-host-") as tmp:
-        log = Path(tmp) / "replicas.log"
-        os.chmod(tmp, 0o755)  # nginx workers may run as another user and read the copy
-        progress.say(f"starting {replicas} host {'workers' if profile == 'workers' else 'replica(s)'} ({profile})")
-        procs, ports = _start_replicas(profile, replicas, log)
-        try:
-            _wait_healthy(ports, procs, log)
-            if profile == "workers":
-                yield f"http://127.0.0.1:{FIRST_PORT}"
-                return
-            procs.append(_start_nginx(nginx, write_config(Path(tmp) / "nginx", ports, settings.http_port), Path(tmp)))
-            _wait_healthy([settings.http_port], procs[-1:], Path(tmp) / "nginx.log")
-            yield f"http://127.0.0.1:{settings.http_port}"
-        finally:
-            progress.say(f"stopping host profile {profile}")
-            _stop(procs)
-
-
-def _start_nginx(nginx: str, conf: Path, tmp: Path) -> subprocess.Popen:
+def _start_nginx(nginx: str, conf: Path, tmp: Path) -> subprocess.Popen[bytes]:
     base = [nginx, "-p", str(conf.parent), "-e", "stderr", "-c", str(conf)]
     check = subprocess.run([*base, "-t", "-q"], capture_output=True, text=True)
     if check.returncode != 0:
         raise BenchError(f"nginx -t rejected the generated config in {conf.parent}:\n{check.stderr.strip()}")
     out = (tmp / "nginx.log").open("a")
     return subprocess.Popen([*base, "-g", "daemon off;"], stdout=out, stderr=subprocess.STDOUT)
+
+
+class HostBackend:
+    name = "host"
+
+    def __init__(self, settings: Settings, progress: Progress) -> None:
+        self.settings = settings
+        self.progress = progress
+
+    @contextlib.contextmanager
+    def stack(self, profile: Profile, replicas: int) -> Iterator[str]:
+        nginx = find_nginx() if profile.behind_nginx else ""
+        port = self.settings.http_port
+        with tempfile.TemporaryDirectory(prefix="bench-host-") as tmp:
+            log = Path(tmp) / "replicas.log"
+            os.chmod(tmp, 0o755)  # nginx workers may run as another user and read the copy
+            self.progress.say(f"starting host profile {profile.title(replicas)}")
+            procs, ports = _start_replicas(profile, replicas, log)
+            try:
+                _wait_healthy(ports, procs, log)
+                if not profile.behind_nginx:
+                    yield f"http://127.0.0.1:{FIRST_PORT}"
+                    return
+                procs.append(_start_nginx(nginx, write_config(Path(tmp) / "nginx", ports, port), Path(tmp)))
+                _wait_healthy([port], procs[-1:], Path(tmp) / "nginx.log")
+                yield f"http://127.0.0.1:{port}"
+            finally:
+                self.progress.say(f"stopping host profile {profile.name}")
+                _stop(procs)

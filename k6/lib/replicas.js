@@ -53,14 +53,7 @@ export function replicaSpread(metrics, names) {
   const counts = {};
   names.forEach((name, i) => { counts[name] = count(i); });
   const values = Object.values(counts);
-  const total = values.reduce((a, b) => a + b, 0);
   const max = values.length ? Math.max(...values) : 0;
   const min = values.length ? Math.min(...values) : 0;
-  return {
-    counts,
-    without_replica: count('none'),
-    unknown_replica: count('other'),
-    shares: Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, total ? v / total : 0])),
-    max_min_ratio: min > 0 ? max / min : null,
-  };
+  return { counts, without_replica: count('none'), max_min_ratio: min > 0 ? max / min : null };
 }

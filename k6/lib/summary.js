@@ -1,6 +1,6 @@
 // The end-of-test report: the article's rows plus percentiles, dropped iterations and
 // the per-replica spread, as readable text and as JSON with the same numbers.
-import { config, capacitySteps, seconds } from './config.js';
+import { config } from './config.js';
 import { replicaSpread } from './replicas.js';
 
 const API = '{endpoint:api}';
@@ -23,25 +23,7 @@ function thresholds(data) {
   return results;
 }
 
-// Dropped iterations carry no step tag, so a step counts as sustained when it completed
-// (nearly) as many requests as it offered, with no errors and p95 under the bound.
-function capacity(data) {
-  const stepS = seconds(config.stepDuration);
-  const steps = capacitySteps().map((rate) => {
-    const requests = value(data, `http_reqs{step:${rate}}`, 'count');
-    return {
-      rate,
-      requests,
-      achieved_rps: requests / stepS,
-      error_rate: value(data, `http_req_failed{step:${rate}}`, 'rate'),
-      p95_ms: value(data, `http_req_duration{step:${rate}}`, 'p(95)', null),
-    };
-  });
-  const sustained = (s) => s.achieved_rps >= 0.95 * s.rate && s.error_rate === 0 && s.p95_ms !== null && s.p95_ms < config.p95Ms;
-  const ok = steps.filter(sustained);
-  return { p95_bound_ms: config.p95Ms, steps, sustained_rate: ok.length ? ok[ok.length - 1].rate : 0 };
-}
-
+// The fields of one run, named as in bench/model.py (Run), which reads this JSON as is.
 export function buildResult(data) {
   const setupMs = (data.setup_data && data.setup_data.setupMs) || 0;
   const testTimeS = (data.state.testRunDurationMs - setupMs) / 1000;
@@ -51,50 +33,45 @@ export function buildResult(data) {
   const names = (data.setup_data && data.setup_data.replicas) || [];
   const checks = metric(data, 'checks');
   const results = thresholds(data);
-  const result = {
+  const spread = replicaSpread(data.metrics, names);
+  const latency = (stat) => value(data, `http_req_duration${API}`, stat);
+  return {
     target_url: `${config.baseUrl}${config.path}`,
     scenario: config.scenario,
-    offered_rate: config.scenario === 'load' ? config.rate : null,
+    offered_rate: config.scenario === 'load' ? config.rate : 0,
     duration_s: config.durationS,
     test_time_s: testTimeS,
     concurrency: config.scenario === 'smoke' ? 1 : config.vus,
-    rps: testTimeS > 0 ? completed / testTimeS : 0,
+    achieved_rps: testTimeS > 0 ? completed / testTimeS : 0,
     completed,
     failed,
     dropped,
     not_served: failed + dropped,
-    latency_ms: {
-      mean: value(data, `http_req_duration${API}`, 'avg'),
-      p50: value(data, `http_req_duration${API}`, 'med'),
-      p95: value(data, `http_req_duration${API}`, 'p(95)'),
-      p99: value(data, `http_req_duration${API}`, 'p(99)'),
-      max: value(data, `http_req_duration${API}`, 'max'),
-    },
+    mean_ms: latency('avg'),
+    p50_ms: latency('med'),
+    p95_ms: latency('p(95)'),
+    p99_ms: latency('p(99)'),
+    max_ms: latency('max'),
     checks: { passed: checks ? checks.values.passes : 0, failed: checks ? checks.values.fails : 0 },
-    replicas: replicaSpread(data.metrics, names),
+    per_replica: spread.counts,
+    replica_max_min_ratio: spread.max_min_ratio,
+    without_replica_header: spread.without_replica,
     thresholds: results,
     // No /api request at all (e.g. setup found no server) passes nothing.
     thresholds_passed: completed > 0 && Object.values(results).every(Boolean),
   };
-  if (config.scenario === 'capacity') result.capacity = capacity(data);
-  return result;
 }
 
 const ms = (v) => `${v.toFixed(1)} ms`;
 const row = (label, text) => `  ${label.padEnd(22)}${text}`;
 
-function replicaLines(spread) {
-  const lines = Object.entries(spread.counts).map(([name, n]) =>
-    row(`  ${name}`, `${n} (${(spread.shares[name] * 100).toFixed(1)}%)`));
-  if (spread.without_replica) lines.push(row('  (no X-Replica)', `${spread.without_replica} answered by nginx itself`));
-  const ratio = spread.max_min_ratio === null ? 'n/a (a replica got none)' : spread.max_min_ratio.toFixed(2);
-  return [row('Replicas seen', `${lines.length ? Object.keys(spread.counts).length : 0}, max/min share ${ratio}`), ...lines];
-}
-
-function capacityLines(cap) {
-  const lines = cap.steps.map((s) => row(`  ${s.rate} req/s`,
-    `${s.achieved_rps.toFixed(1)} req/s done, errors ${(s.error_rate * 100).toFixed(1)}%, p95 ${s.p95_ms === null ? '-' : ms(s.p95_ms)}`));
-  return [row('Sustained rate', `${cap.sustained_rate} req/s (>= 95% done, 0 errors, p95 < ${cap.p95_bound_ms} ms)`), ...lines];
+function replicaLines(r) {
+  const total = Object.values(r.per_replica).reduce((a, b) => a + b, 0);
+  const lines = Object.entries(r.per_replica).map(([name, n]) =>
+    row(`  ${name}`, `${n} (${total ? ((n / total) * 100).toFixed(1) : 0}%)`));
+  if (r.without_replica_header) lines.push(row('  (no X-Replica)', `${r.without_replica_header} answered by nginx itself`));
+  const ratio = r.replica_max_min_ratio === null ? 'n/a (a replica got none)' : r.replica_max_min_ratio.toFixed(2);
+  return [row('Replicas seen', `${Object.keys(r.per_replica).length}, max/min share ${ratio}`), ...lines];
 }
 
 export function textReport(r) {
@@ -104,18 +81,17 @@ export function textReport(r) {
     `k6 ${r.scenario} summary`,
     row('Target URL:', r.target_url),
     row('Total Test Time:', `${r.test_time_s.toFixed(2)} s`),
-    row('Requests Per Second:', `${r.rps.toFixed(1)}${r.offered_rate ? ` (offered ${r.offered_rate})` : ''}`),
+    row('Requests Per Second:', `${r.achieved_rps.toFixed(1)}${r.offered_rate ? ` (offered ${r.offered_rate})` : ''}`),
     row('Concurrency Level:', `${r.concurrency}`),
     row('Completed requests:', `${r.completed}`),
     row('Total Errors:', `${r.failed}`),
     row('Dropped iterations:', `${r.dropped} (not started: no free VU)`),
     row('Not served:', `${r.not_served} (errors + dropped)`),
-    row('Mean Latency:', ms(r.latency_ms.mean)),
-    row('p50 / p95 / p99:', `${ms(r.latency_ms.p50)} / ${ms(r.latency_ms.p95)} / ${ms(r.latency_ms.p99)}`),
-    row('Longest Request:', ms(r.latency_ms.max)),
+    row('Mean Latency:', ms(r.mean_ms)),
+    row('p50 / p95 / p99:', `${ms(r.p50_ms)} / ${ms(r.p95_ms)} / ${ms(r.p99_ms)}`),
+    row('Longest Request:', ms(r.max_ms)),
     row('Checks:', `${r.checks.passed} passed, ${r.checks.failed} failed`),
-    ...replicaLines(r.replicas),
-    ...(r.capacity ? capacityLines(r.capacity) : []),
+    ...replicaLines(r),
     row('Thresholds:', r.thresholds_passed ? 'all passed'
       : `FAILED: ${failedThresholds.join('; ') || 'no /api request completed'}`),
     '',

@@ -65,7 +65,7 @@ def test_k6_thresholds_were_evaluated(bench: tuple) -> None:
 @pytest.mark.e2e
 def test_report_chart_and_side_by_side_table(bench: tuple) -> None:
     done, out = bench
-    for name in ("report.md", "chart.png", "chart.svg"):
+    for name in ("report.md", "chart.png", "chart.svg", "k6-one.html", "k6-many.html"):
         assert (out / name).stat().st_size > 0, f"{name} is empty"
     table = done.stdout[done.stdout.index("Side by side"):]
     for row in ARTICLE_ROWS:

@@ -1,0 +1,61 @@
+"""What every command does with a running profile: one k6 run, or a capacity search."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from . import capacity, k6, machine
+from .model import Run
+from .profiles import Backend, Profile
+from .progress import Progress, note
+from .settings import Settings
+
+# After an overloaded step nginx keeps each replica that failed out for fail_timeout (5 s,
+# nginx/upstream.conf); the next rate must start with all of them back.
+COOL_DOWN_S = 6
+STARTUP_S = 25   # rough cost of bringing a profile up and down, for the time-left estimate
+
+
+def results_dir(settings: Settings) -> tuple[Path, str]:
+    started = datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = settings.results_dir / started
+    out.mkdir(parents=True, exist_ok=False)
+    return out, started
+
+
+@dataclass
+class Runner:
+    settings: Settings
+    backend: Backend
+    out: Path
+    progress: Progress
+
+    def __post_init__(self) -> None:
+        self.cores = machine.cores()
+
+    def run(self, url: str, profile: Profile, replicas: int, rate: float, *, name: str,
+            duration: str | None = None, vus: int | None = None, path: str = "/api",
+            p95_ms: float | None = None, html: bool = True) -> Run:
+        s = self.settings
+        load = k6.Load(url, rate, duration or s.duration, vus or s.vus, p95_ms or s.p95_ms, s.p99_ms, path)
+        context = k6.Context(profile.name, self.backend.name, replicas, self.cores)
+        return k6.run(s.k6, load, context, self.out, name, self.progress, html)
+
+    def capacity(self, url: str, profile: Profile, replicas: int, start: float, *, tag: str,
+                 duration: str, p95_ms: float, path: str = "/api") -> capacity.Result:
+        """The highest rate this profile sustains (Run.sustained), by fixed-rate k6 runs."""
+        def measure(rate: float) -> Run:
+            vus = capacity.vus_for(rate, p95_ms, self.settings.vus)
+            run = self.run(url, profile, replicas, rate, name=f"{tag}-{rate:g}", duration=duration,
+                           vus=vus, path=path, p95_ms=p95_ms, html=False)
+            ok = run.sustained(p95_ms)
+            note(f"{tag}: {rate:g} req/s {'sustained' if ok else 'NOT sustained'} (failed {run.failed}, "
+                 f"dropped {run.dropped}, p95 {run.p95_ms:.0f} ms)")
+            if not ok:
+                self.progress.say(f"cooling down {COOL_DOWN_S} s so nginx takes the replicas back")
+                time.sleep(COOL_DOWN_S)
+            return run
+        return capacity.search(measure, start, p95_ms, self.settings.sweep_runs)
