@@ -12,10 +12,6 @@ class Progress:
         self.planned_s = planned_s
         self.label = ""
 
-    def replan(self, remaining_s: float) -> None:
-        """Reset the estimate: remaining_s is what is left from now on."""
-        self.planned_s = time.monotonic() - self.started + remaining_s
-
     def left_s(self) -> float:
         return max(self.planned_s - (time.monotonic() - self.started), 0)
 
