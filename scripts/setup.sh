@@ -75,9 +75,10 @@ check_k6() {
 }
 
 ensure_base_images() {
-    # shellcheck disable=SC1091
-    [ -f .env ] && set -a && . ./.env && set +a
-    local py=${PYTHON_IMAGE:-python:3.12-slim} ngx=${NGINX_IMAGE:-nginx:1.30-alpine}
+    # As compose resolves them (.env included): compose is the one reader of .env.
+    local py ngx
+    py=$("$VENV/bin/python" scripts/images.py PYTHON_IMAGE) && ngx=$("$VENV/bin/python" scripts/images.py NGINX_IMAGE) ||
+        die "docker compose config failed (output above): fix docker-compose.yml or .env"
     if docker image inspect "$py" >/dev/null 2>&1 && docker image inspect "$ngx" >/dev/null 2>&1; then
         log "base images present: $py, $ngx"; return
     fi
