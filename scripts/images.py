@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def images() -> dict[str, str]:
     compose = shlex.split(os.environ.get("COMPOSE", "docker compose"))
-    result = subprocess.run([*compose, "config", "--format", "json"], cwd=ROOT,
+    # COMPOSE is the caller's own command line (the Makefile's), split without a shell.
+    result = subprocess.run([*compose, "config", "--format", "json"], cwd=ROOT,  # noqa: S603
                             capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
         sys.exit(f"images: `{shlex.join(compose)} config` failed: {result.stderr.strip()}")

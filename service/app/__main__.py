@@ -21,7 +21,8 @@ def process_count(raw: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m app", description="Serve one replica of the API with uvicorn, configured from API_* variables.")
+    parser = argparse.ArgumentParser(prog="python -m app",
+                                     description="One replica of the API, configured by API_* variables.")
     parser.add_argument("--workers", type=process_count, default=1, metavar="N",
                         help="uvicorn worker processes; only for the comparison profile (default: 1)")
     args = parser.parse_args(argv)

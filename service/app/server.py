@@ -12,8 +12,9 @@ import copy
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from types import FrameType
-from typing import Any, Callable
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 # Names read before every setting was API_*. A replica that still gets one would ignore
 # it without a word and run on a default, so it refuses to start and says what to rename.
@@ -63,7 +63,8 @@ def _refuse_old_names(env: Mapping[str, str]) -> None:
 @dataclass(frozen=True)
 class Settings:
     replica_id: str
-    host: str = "0.0.0.0"
+    # Every interface of the container: nginx comes in over the stack's network.
+    host: str = "0.0.0.0"  # noqa: S104
     # nginx (upstream.conf), the image's EXPOSE and its healthcheck all use this port:
     # compose leaves it alone. tests/test_rules.py holds them together.
     port: int = 8000
