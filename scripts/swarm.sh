@@ -21,6 +21,10 @@ TIMEOUT_S=${SWARM_TIMEOUT_S:-300}
 SWARM_BUILD=${SWARM_BUILD:-1}
 # 1: push API_IMAGE (a name in a registry every node can reach) and pin its digest.
 SWARM_PUSH=${SWARM_PUSH:-0}
+# Flags as arrays, so that an absent one is no argument at all (not an empty one).
+# A pushed image goes with the registry login, so that every node can pull it.
+REGISTRY_AUTH=()
+[ "$SWARM_PUSH" != 1 ] || REGISTRY_AUTH=(--with-registry-auth)
 
 log() { echo "swarm: $*" >&2; }
 die() { echo "swarm: ERROR: $*" >&2; exit 1; }
@@ -108,7 +112,7 @@ cmd_up() {
     build_image
     log "deploying stack $STACK: $SCALE api replicas, nginx on node $SWARM_LB_NODE port $HTTP_PORT (host mode)"
     render | API_REPLICAS=$SCALE docker stack deploy --detach=true --prune \
-        --resolve-image "$(resolve_image)" $([ "$SWARM_PUSH" = 1 ] && echo --with-registry-auth) \
+        --resolve-image "$(resolve_image)" "${REGISTRY_AUTH[@]}" \
         -c - "$STACK" >&2 || die "docker stack deploy failed; the stack file it read: scripts/swarm.sh config"
     wait_replicas api "$SCALE"
     wait_replicas nginx 1
@@ -125,13 +129,13 @@ cmd_scale() {
 cmd_rollout() {
     [ -n "$(replicas_of api)" ] || die "no service ${STACK}_api; deploy first: make swarm-up"
     build_image
-    local want deadline=$((SECONDS + TIMEOUT_S)) before status state
+    local want deadline=$((SECONDS + TIMEOUT_S)) before status state resolve=()
+    [ "$SWARM_PUSH" = 1 ] || resolve=(--no-resolve-image)  # a local image has no digest to pin
     want=$(docker service inspect --format '{{.Spec.Mode.Replicated.Replicas}}' "${STACK}_api")
     before=$(update_status)
     log "rolling update of ${STACK}_api ($want tasks, start-first, 2 at a time): docker service update --force"
-    docker service update --detach --force --image "$API_IMAGE" \
-        $([ "$SWARM_PUSH" = 1 ] && echo --with-registry-auth) \
-        $([ "$SWARM_PUSH" = 1 ] || echo --no-resolve-image) "${STACK}_api" >/dev/null
+    docker service update --detach --force --image "$API_IMAGE" "${REGISTRY_AUTH[@]}" "${resolve[@]}" \
+        "${STACK}_api" >/dev/null
     # Until swarm reports THIS update (a new start time) as completed.
     while status=$(update_status); state=${status##* }; [ "$status" = "$before" ] || [ "$state" != completed ]; do
         case $state in

@@ -39,19 +39,10 @@ def docker() -> None:
     pytest.skip(f"SKIPPED, NOT PASSED: {message}")
 
 
-def env_images() -> dict[str, str]:
-    """PYTHON_IMAGE / NGINX_IMAGE from the environment or .env, as compose would read them."""
-    values: dict[str, str] = {}
-    dotenv = ROOT / ".env"
-    if dotenv.exists():
-        for line in dotenv.read_text().splitlines():
-            key, sep, value = line.partition("=")
-            if sep and not key.startswith("#"):
-                values[key.strip()] = value.strip()
-    values.update({k: v for k, v in os.environ.items() if k in {"PYTHON_IMAGE", "NGINX_IMAGE"}})
-    return values
-
-
 @pytest.fixture(scope="session")
 def nginx_image(docker: None) -> str:
-    return env_images().get("NGINX_IMAGE", "nginx:1.30-alpine")
+    """The nginx image the stack runs, as compose resolves it (.env included): scripts/images.py."""
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "images.py"), "NGINX_IMAGE"],
+                            capture_output=True, text=True, timeout=90)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()

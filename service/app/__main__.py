@@ -1,60 +1,36 @@
 """Entry point: `python -m app` serves ONE uvicorn process, configured from the environment.
 
-Scaling is done by running more replicas behind nginx, never with --workers here.
+Scaling is done by running more replicas behind nginx. `--workers N` exists only for the
+comparison profile (compose/workers.yml), which measures uvicorn's own multi-process mode.
 """
 
 from __future__ import annotations
 
-import logging
-import signal
+import argparse
 import sys
-from types import FrameType
 
-import uvicorn
-
-from .main import begin_drain, create_app
+from .server import serve
 from .settings import Settings, SettingsError
 
 
-class DrainingServer(uvicorn.Server):
-    """Flip readiness before uvicorn starts its graceful shutdown.
-
-    uvicorn then stops accepting, closes idle keep-alive connections and waits for the
-    in-flight requests (up to timeout_graceful_shutdown). See
-    https://www.uvicorn.org/deployment/#graceful-process-shutdown
-    """
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        begin_drain(self.config.app)
-        logging.getLogger("app").info("got %s: finishing in-flight requests", signal.Signals(sig).name)
-        super().handle_exit(sig, frame)
-        if sig == signal.SIGTERM and sig in self._captured_signals:
-            # uvicorn re-raises captured signals once shut down (Server.capture_signals), so
-            # the process would die of SIGTERM (exit 143). A finished drain is a clean exit: 0.
-            self._captured_signals.remove(sig)
+def process_count(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{raw} is not a number of processes (1 or more)")
+    return value
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m app",
+                                     description="One replica of the API, configured by API_* variables.")
+    parser.add_argument("--workers", type=process_count, default=1, metavar="N",
+                        help="uvicorn worker processes; only for the comparison profile (default: 1)")
+    args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
         sys.exit(f"configuration error: {exc}")
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stdout,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = uvicorn.Config(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-        timeout_keep_alive=settings.keep_alive_s,
-        timeout_graceful_shutdown=settings.graceful_shutdown_s,
-        limit_concurrency=settings.limit_concurrency,
-        access_log=settings.access_log,
-        log_level=settings.log_level,
-        server_header=False,
-    )
-    DrainingServer(config).run()
+    serve(settings, workers=args.workers)
 
 
 if __name__ == "__main__":

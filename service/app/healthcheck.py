@@ -1,11 +1,15 @@
-"""Docker HEALTHCHECK probe: exit 0 when /healthz answers 200, else 1 (no curl in slim images)."""
+"""Docker HEALTHCHECK probe: exit 0 when /healthz answers 200, else 1 (no curl in slim images).
 
-import os
+The port comes from Settings, so the probe asks where the replica really listens.
+"""
+
 import sys
 import urllib.request
 
-port = os.environ.get("PORT", "8000")
+from .settings import Settings
+
 try:
+    port = Settings.from_env().port
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
         sys.exit(0 if response.status == 200 else 1)
 except Exception as exc:  # any failure means unhealthy; say why in `docker inspect`

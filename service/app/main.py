@@ -3,8 +3,9 @@
 
 import logging
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, AsyncIterator
+from typing import Annotated
 
 from fastapi import FastAPI, Query, Request
 from fastapi.encoders import jsonable_encoder

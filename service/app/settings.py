@@ -1,15 +1,31 @@
-"""Environment variables, read once into one immutable Settings object."""
+"""Environment variables, read once into one immutable Settings object.
+
+Every setting is read from API_<FIELD>, e.g. keep_alive_s from API_KEEP_ALIVE_S, and
+compose passes each under that same name.
+"""
 
 from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
+
+# Names read before every setting was API_*. A replica that still gets one would ignore
+# it without a word and run on a default, so it refuses to start and says what to rename.
+RENAMED = {old: f"API_{old}" for old in (
+    "PORT", "HOST", "REPLICA_ID", "LOG_LEVEL", "ACCESS_LOG", "LIMIT_CONCURRENCY",
+    "FORWARDED_ALLOW_IPS", "KEEP_ALIVE_S", "GRACEFUL_SHUTDOWN_S",
+)}
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
 class SettingsError(ValueError):
     """An environment variable holds a value the service cannot use."""
+
+
+def _str(env: Mapping[str, str], name: str, default: str) -> str:
+    return env.get(name, "").strip() or default
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -36,10 +52,21 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name}={raw!r} is not a boolean; use true or false")
 
 
+def _refuse_old_names(env: Mapping[str, str]) -> None:
+    found = [old for old in RENAMED if old in env]
+    if found:
+        renames = ", ".join(f"{old} to {RENAMED[old]}" for old in found)
+        raise SettingsError(f"{', '.join(found)} {'is' if len(found) == 1 else 'are'} no longer read: "
+                            f"rename {renames} (in .env, compose or the shell). Replica settings are all API_*.")
+
+
 @dataclass(frozen=True)
 class Settings:
     replica_id: str
-    host: str = "0.0.0.0"
+    # Every interface of the container: nginx comes in over the stack's network.
+    host: str = "0.0.0.0"  # noqa: S104
+    # nginx (upstream.conf), the image's EXPOSE and its healthcheck all use this port:
+    # compose leaves it alone. tests/test_rules.py holds them together.
     port: int = 8000
     # Upper bound for /api?n=. 10**7 costs about 0.5 s of CPU on a 2020s core, so one
     # request can never hold a replica for much more than a second.
@@ -62,22 +89,23 @@ class Settings:
     log_level: str = "info"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        log_level = env.get("LOG_LEVEL", "info").strip().lower() or "info"
-        if log_level not in {"critical", "error", "warning", "info", "debug"}:
-            raise SettingsError(f"LOG_LEVEL={log_level!r} is not one of critical, error, warning, info, debug")
+        _refuse_old_names(env)
+        log_level = _str(env, "API_LOG_LEVEL", cls.log_level).lower()
+        if log_level not in LOG_LEVELS:
+            raise SettingsError(f"API_LOG_LEVEL={log_level!r} is not one of {', '.join(LOG_LEVELS)}")
         return cls(
-            replica_id=env.get("REPLICA_ID", "").strip() or socket.gethostname(),
-            host=env.get("HOST", cls.host).strip() or cls.host,
-            port=_int(env, "PORT", cls.port, 1, 65535),
+            replica_id=_str(env, "API_REPLICA_ID", socket.gethostname()),
+            host=_str(env, "API_HOST", cls.host),
+            port=_int(env, "API_PORT", cls.port, 1, 65535),
             max_n=_int(env, "API_MAX_N", cls.max_n, 0, 50_000_000),
             max_queue=_int(env, "API_MAX_QUEUE", cls.max_queue, 0, 10_000),
             retry_after_s=_int(env, "API_RETRY_AFTER_S", cls.retry_after_s, 1, 3600),
-            limit_concurrency=_int(env, "LIMIT_CONCURRENCY", cls.limit_concurrency, 1, 100_000),
-            keep_alive_s=_int(env, "KEEP_ALIVE_S", cls.keep_alive_s, 1, 3600),
-            graceful_shutdown_s=_int(env, "GRACEFUL_SHUTDOWN_S", cls.graceful_shutdown_s, 0, 3600),
-            forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS", cls.forwarded_allow_ips).strip(),
-            access_log=_bool(env, "ACCESS_LOG", cls.access_log),
+            limit_concurrency=_int(env, "API_LIMIT_CONCURRENCY", cls.limit_concurrency, 1, 100_000),
+            keep_alive_s=_int(env, "API_KEEP_ALIVE_S", cls.keep_alive_s, 1, 3600),
+            graceful_shutdown_s=_int(env, "API_GRACEFUL_SHUTDOWN_S", cls.graceful_shutdown_s, 0, 3600),
+            forwarded_allow_ips=_str(env, "API_FORWARDED_ALLOW_IPS", cls.forwarded_allow_ips),
+            access_log=_bool(env, "API_ACCESS_LOG", cls.access_log),
             log_level=log_level,
         )

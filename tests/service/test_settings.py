@@ -1,10 +1,18 @@
 import socket
+from dataclasses import fields
 
 import pytest
 
-from app.settings import Settings, SettingsError
+from app.settings import RENAMED, Settings, SettingsError
 
 pytestmark = pytest.mark.unit
+
+# A valid value other than the default for every setting, under its API_* name.
+NON_DEFAULTS = {
+    "replica_id": "r7", "host": "127.0.0.2", "port": "9001", "max_n": "1000", "max_queue": "3",
+    "retry_after_s": "4", "limit_concurrency": "9", "keep_alive_s": "31", "graceful_shutdown_s": "5",
+    "forwarded_allow_ips": "10.1.2.3", "access_log": "true", "log_level": "debug",
+}
 
 
 def test_defaults_name_the_replica_after_the_host() -> None:
@@ -15,21 +23,43 @@ def test_defaults_name_the_replica_after_the_host() -> None:
     assert "*" not in settings.forwarded_allow_ips
 
 
-def test_values_come_from_the_environment() -> None:
-    settings = Settings.from_env({"REPLICA_ID": "r7", "API_MAX_N": "1000", "API_MAX_QUEUE": "3",
-                                  "ACCESS_LOG": "true", "LOG_LEVEL": "DEBUG"})
-    assert (settings.replica_id, settings.max_n, settings.max_queue) == ("r7", 1000, 3)
-    assert settings.access_log is True
-    assert settings.log_level == "debug"
+def test_every_setting_is_read_from_api_and_its_field_name() -> None:
+    assert set(NON_DEFAULTS) == {f.name for f in fields(Settings)}, "a new setting needs a value here"
+    settings = Settings.from_env({f"API_{name.upper()}": value for name, value in NON_DEFAULTS.items()})
+    for name, value in NON_DEFAULTS.items():
+        assert str(getattr(settings, name)).lower() == value, name
+
+
+def test_empty_means_the_default() -> None:
+    env = {f"API_{f.name.upper()}": " " for f in fields(Settings)}
+    assert Settings.from_env(env) == Settings.from_env({})
 
 
 @pytest.mark.parametrize(("env", "message"), [
     ({"API_MAX_N": "lots"}, "API_MAX_N='lots' is not a whole number; set it to 0..50000000"),
     ({"API_MAX_N": "60000000"}, "API_MAX_N=60000000 is out of range; set it to 0..50000000"),
-    ({"PORT": "0"}, "PORT=0 is out of range"),
-    ({"ACCESS_LOG": "maybe"}, "ACCESS_LOG='maybe' is not a boolean"),
-    ({"LOG_LEVEL": "loud"}, "LOG_LEVEL='loud' is not one of"),
+    ({"API_PORT": "0"}, "API_PORT=0 is out of range"),
+    ({"API_ACCESS_LOG": "maybe"}, "API_ACCESS_LOG='maybe' is not a boolean"),
+    ({"API_LOG_LEVEL": "loud"}, "API_LOG_LEVEL='loud' is not one of"),
 ])
 def test_bad_values_say_what_to_set(env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match="^" + message.replace("(", r"\(").replace(".", r"\.")):
         Settings.from_env(env)
+
+
+@pytest.mark.parametrize("old", sorted(RENAMED))
+def test_an_old_name_stops_the_replica_and_names_the_new_one(old: str) -> None:
+    with pytest.raises(SettingsError, match=f"^{old} is no longer read: rename {old} to API_{old} "):
+        Settings.from_env({old: "1", f"API_{old}": "1"})
+
+
+def test_every_old_name_is_listed_at_once() -> None:
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env({"KEEP_ALIVE_S": "30", "LOG_LEVEL": "debug", "API_MAX_N": "5"})
+    assert str(error.value).startswith("LOG_LEVEL, KEEP_ALIVE_S are no longer read: rename "
+                                       "LOG_LEVEL to API_LOG_LEVEL, KEEP_ALIVE_S to API_KEEP_ALIVE_S ")
+
+
+def test_each_old_name_points_at_a_setting_that_exists() -> None:
+    assert len(RENAMED) == 9
+    assert {new.removeprefix("API_").lower() for new in RENAMED.values()} <= {f.name for f in fields(Settings)}

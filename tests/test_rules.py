@@ -1,0 +1,241 @@
+"""Rules that span files, checked on the real files, without Docker.
+
+Each rule is claimed in a comment somewhere (quoted in the test's docstring); a change on
+one side fails here and names the other side that has to follow.
+"""
+
+import json
+import re
+import time
+from dataclasses import fields
+from typing import Any
+
+import pytest
+import yaml
+
+from app.settings import Settings
+from app.work import sum_down
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.config
+
+DEFAULTS = Settings(replica_id="rules")
+# Settings compose must not pass: nginx and the healthcheck rely on the image's port and
+# host, and each replica is named after its container.
+NOT_FROM_COMPOSE = {"API_PORT", "API_HOST", "API_REPLICA_ID"}
+# The CPU one /api job may take at the largest n (settings.py: "never much more than a
+# second"); test_the_largest_job_fits_its_ceiling measures it.
+JOB_CEILING_S = 1.0
+
+
+# --- readers -------------------------------------------------------------------------
+
+class ComposeLoader(yaml.SafeLoader):
+    """PyYAML plus compose's merge tags (!reset, !override), read as plain values."""
+
+
+def _untag(loader: ComposeLoader, _suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_scalar(node)
+
+
+ComposeLoader.add_multi_constructor("!", _untag)
+
+
+def compose(path: str) -> dict[str, Any]:
+    return yaml.load((ROOT / path).read_text(), Loader=ComposeLoader)["services"]  # noqa: S506 (a SafeLoader)
+
+
+API = compose("docker-compose.yml")["api"]
+NGINX = compose("docker-compose.yml")["nginx"]
+WORKERS = compose("compose/workers.yml")["workers"]
+SWARM = compose("compose/swarm.yml")
+
+
+def compose_default(name: str, value: str) -> str:
+    """The default in `${NAME:-default}`, which must use the key's own name."""
+    match = re.fullmatch(r"\$\{(\w+):-(.*)\}", value)
+    assert match, f"{name}: {value!r} is not ${{{name}:-default}}"
+    assert match[1] == name, f"{name} is passed from ${{{match[1]}}}: use the same name on both sides"
+    return match[2]
+
+
+def seconds(duration: str) -> float:
+    """A compose or nginx duration: 30s, 1m30s, 500ms; a bare number is seconds."""
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "": 1}
+    parts = re.findall(r"(\d+)(ms|s|m|h|)", duration)
+    assert parts and "".join(n + u for n, u in parts) == duration, f"not a duration: {duration!r}"
+    return sum(int(n) * units[u] for n, u in parts)
+
+
+def nginx(name: str, path: str = "**/*.conf") -> list[str]:
+    """The arguments of every `name ...;` directive in the nginx files, comments left out."""
+    found = []
+    for conf in sorted((ROOT / "nginx").glob(path)):
+        text = re.sub(r"#.*", "", conf.read_text())
+        found += [args.strip() for args in re.findall(rf"(?m)^\s*{name}\s+([^;]*);", text)]
+    return found
+
+
+def nginx_one(name: str, path: str = "**/*.conf") -> str:
+    values = nginx(name, path)
+    assert len(values) == 1, f"expected one {name} in nginx/{path}, found {values}"
+    return values[0]
+
+
+def dockerfile(instruction: str) -> list[str]:
+    """The arguments of each INSTRUCTION in service/Dockerfile, continuation lines joined."""
+    text = (ROOT / "service" / "Dockerfile").read_text().replace("\\\n", " ")
+    return [line.split(None, 1)[1] for line in text.splitlines() if line.split()[:1] == [instruction]]
+
+
+def setting_defaults(service: dict[str, Any]) -> dict[str, str]:
+    return {name: compose_default(name, value) for name, value in service["environment"].items()}
+
+
+def each_default(setting: str) -> dict[str, int]:
+    """A numeric setting's default in Settings and in each compose service that passes it."""
+    name = f"API_{setting.upper()}"
+    return {"Settings": getattr(DEFAULTS, setting),
+            "docker-compose.yml api": int(setting_defaults(API)[name]),
+            "compose/workers.yml workers": int(setting_defaults(WORKERS)[name])}
+
+
+# --- rules ---------------------------------------------------------------------------
+
+def test_compose_passes_each_setting_under_its_own_name_with_the_settings_default() -> None:
+    """docker-compose.yml: "Each replica setting under its own name on both sides, defaults
+    as in service/app/settings.py"; compose/workers.yml passes the same block."""
+    expected = {f"API_{f.name.upper()}": getattr(DEFAULTS, f.name) for f in fields(Settings)}
+    expected = {name: str(value).lower() if isinstance(value, bool) else str(value)
+                for name, value in expected.items() if name not in NOT_FROM_COMPOSE}
+    assert setting_defaults(API) == expected
+    assert WORKERS["environment"] == API["environment"]
+
+
+def test_nginx_drops_idle_upstream_connections_before_a_replica_does() -> None:
+    """upstream.conf: "The timeout must stay below uvicorn's keep-alive, or a closing
+    connection gets reused: 502." """
+    nginx_idle = seconds(nginx_one("keepalive_timeout", "upstream.conf"))
+    for where, keep_alive in each_default("keep_alive_s").items():
+        assert nginx_idle < keep_alive, f"nginx upstream keepalive_timeout {nginx_idle}s vs {where}"
+
+
+def test_a_drain_ends_before_the_replica_is_killed() -> None:
+    """settings.py: graceful shutdown "must stay below compose's stop_grace_period so a drain
+    finishes before SIGKILL"; likewise the rollout's `docker stop -t`."""
+    rollout = re.search(r"STOP_TIMEOUT_S=\$\{STOP_TIMEOUT_S:-(\d+)\}", (ROOT / "scripts/rollout.sh").read_text())
+    assert rollout
+    kill_after = {"docker-compose.yml api": seconds(API["stop_grace_period"]),
+                  "compose/workers.yml workers": seconds(WORKERS["stop_grace_period"]),
+                  "scripts/rollout.sh STOP_TIMEOUT_S": int(rollout[1])}
+    if "stop_grace_period" in SWARM["api"]:
+        kill_after["compose/swarm.yml api"] = seconds(SWARM["api"]["stop_grace_period"])
+    for where, graceful in each_default("graceful_shutdown_s").items():
+        for killer, limit in kill_after.items():
+            assert graceful < limit, f"graceful shutdown {graceful}s ({where}) vs {killer} {limit}s"
+
+
+def test_a_full_queue_drains_within_the_graceful_shutdown() -> None:
+    """uvicorn waits for in-flight requests up to the graceful timeout (app/server.py); the
+    queued jobs are in flight too, so a full queue must fit in it."""
+    graceful = each_default("graceful_shutdown_s")
+    for where, queue in each_default("max_queue").items():
+        assert (queue + 1) * JOB_CEILING_S <= graceful[where], f"{queue + 1} jobs vs {graceful[where]}s ({where})"
+
+
+def test_nginx_waits_longer_than_a_full_queue_takes() -> None:
+    """conf.d/proxy.conf: "A job costs at most ~1 s, plus queueing; 30 s read means a stuck
+    replica." The running job plus a full queue must fit in proxy_read_timeout."""
+    read_timeout = seconds(nginx_one("proxy_read_timeout"))
+    for where, queue in each_default("max_queue").items():
+        assert (queue + 1) * JOB_CEILING_S < read_timeout, f"max_queue {queue} ({where}) vs {read_timeout}s"
+    assert int(setting_defaults(API)["API_MAX_N"]) == DEFAULTS.max_n
+
+
+def test_the_largest_job_fits_its_ceiling() -> None:
+    """settings.py: "10**7 costs about 0.5 s of CPU ... never much more than a second"."""
+    started = time.process_time()
+    sum_down(DEFAULTS.max_n)
+    assert time.process_time() - started < JOB_CEILING_S
+
+
+def test_the_port_is_one_number_everywhere() -> None:
+    """settings.py: nginx, the image's EXPOSE and its healthcheck use Settings' port."""
+    port = DEFAULTS.port
+    assert dockerfile("EXPOSE") == [str(port)]
+    assert [str(p) for p in API["expose"]] == [str(port)]
+    assert nginx_one("server", "upstream.conf").split()[0] == f"api:{port}"
+    assert WORKERS["ports"][0].endswith(f":{port}")
+    env_lines = " ".join(dockerfile("ENV"))
+    assert not re.search(r"\b(API_)?(PORT|HOST)=", env_lines), "the port is Settings' default, not the image's"
+
+
+def test_the_healthcheck_is_the_same_in_the_image_and_in_compose() -> None:
+    """The image's HEALTHCHECK for plain `docker run`, compose's for the stack: one probe."""
+    [line] = dockerfile("HEALTHCHECK")
+    options, command = line.split(" CMD ", 1)
+    image = {k.replace("-", "_"): v for k, v in re.findall(r"--([\w-]+)=(\S+)", options)}
+    for where, service in {"api": API, "workers": WORKERS}.items():
+        check = service["healthcheck"]
+        assert check["test"] == ["CMD", *json.loads(command)], where
+        for key in ("interval", "timeout", "start_period"):
+            assert seconds(check[key]) == seconds(image[key]), f"{where} healthcheck {key}"
+        assert check["retries"] == int(image["retries"]), where
+
+
+def test_a_replica_is_one_process_and_the_workers_profile_uses_the_same_entry() -> None:
+    """Dockerfile: "ONE uvicorn process, no --workers"; compose/workers.yml: the same
+    uvicorn config as the replicas, through `python -m app --workers N`."""
+    [cmd] = dockerfile("CMD")
+    assert json.loads(cmd) == ["python", "-m", "app"]
+    assert "command" not in API and "entrypoint" not in API
+    assert WORKERS["command"][:4] == ["python", "-m", "app", "--workers"]
+
+
+def test_replicas_are_reachable_only_through_nginx() -> None:
+    """settings.py trusts X-Forwarded-* from private ranges because "the api is only
+    reachable on the stack's internal network, so that is nginx"."""
+    networks = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["networks"]
+    assert API["networks"] == ["backend"] and networks["backend"]["internal"] is True
+    assert "ports" not in API
+
+
+def test_swarm_gives_nginx_every_task() -> None:
+    """upstream.conf: "Swarm: api has `endpoint_mode: dnsrr`, so "api" again lists every task"."""
+    assert API["deploy"]["endpoint_mode"] == "dnsrr"
+
+
+def test_swarm_limits_repeat_the_compose_limits() -> None:
+    """docker-compose.yml: deploy.resources "repeat mem_limit and pids_limit"; compose/swarm.yml
+    resets those for the stack loader and gives the tmpfs the same size."""
+    api_limits = API["deploy"]["resources"]["limits"]
+    assert (api_limits["memory"], api_limits["pids"]) == (API["mem_limit"], API["pids_limit"])
+    nginx_limits = SWARM["nginx"]["deploy"]["resources"]["limits"]
+    assert (nginx_limits["memory"], nginx_limits["pids"]) == (NGINX["mem_limit"], NGINX["pids_limit"])
+    [tmpfs] = API["tmpfs"]
+    size_mib = int(re.search(r"size=(\d+)m", tmpfs)[1])
+    for service in ("api", "nginx"):
+        mounts = [v for v in SWARM[service]["volumes"] if v["type"] == "tmpfs"]
+        assert [(m["target"], m["tmpfs"]["size"]) for m in mounts] == [("/tmp", size_mib * 2**20)], service
+
+
+def test_rollout_waits_for_nginx_to_see_the_new_replica() -> None:
+    """scripts/rollout.sh: SETTLE_S is "longer than nginx's resolver valid=2s"."""
+    settle = re.search(r"SETTLE_S=\$\{SETTLE_S:-(\d+)\}", (ROOT / "scripts/rollout.sh").read_text())
+    valid = re.search(r"valid=(\w+)", nginx_one("resolver"))
+    assert settle and valid
+    assert int(settle[1]) > seconds(valid[1])
+
+
+def test_nginx_error_messages_quote_the_real_limits() -> None:
+    """snippets/json-errors.conf tells clients the body and header limits of conf.d/security.conf."""
+    errors = (ROOT / "nginx/snippets/json-errors.conf").read_text()
+    body_k = re.fullmatch(r"(\d+)k", nginx_one("client_max_body_size"))
+    header_k = re.fullmatch(r"\d+ (\d+)k", nginx_one("large_client_header_buffers"))
+    assert body_k and header_k
+    assert f"at most {body_k[1]} KiB" in errors
+    assert f"a header over {header_k[1]} KiB" in errors
