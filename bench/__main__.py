@@ -7,8 +7,8 @@ import sys
 
 from . import backends, profiles
 from .compare import compare
-from .rate import rate
 from .progress import note
+from .rate import rate
 from .settings import BenchError, Settings
 from .sweep import sweep
 

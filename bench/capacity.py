@@ -9,8 +9,8 @@ which one continuous ramp does not. This module does no I/O: `measure` runs k6.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .model import Run
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # no display on servers and CI
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import NullFormatter, ScalarFormatter  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 
-from .model import Compare, Sweep, median_of  # noqa: E402
-from .report import column_title  # noqa: E402
+from .model import Compare, Sweep, median_of
+from .report import column_title
 
 
 def _save(fig: Figure, out: Path) -> None:

@@ -77,7 +77,8 @@ def compare(settings: Settings, backend_name: str, profiles: list[Profile]) -> P
                 runs.append(run)
                 if not run.thresholds_passed and k + 1 < settings.repeat:
                     time.sleep(COOL_DOWN_S)  # let nginx take back replicas it marked failed
-    assert rate is not None
+    if rate is None:
+        raise BenchError("no profile was run: pass at least one to --profiles")
     summary = Compare(started=started, backend=runner.backend.name, machine=machine.describe(), rate=rate,
                       duration=settings.duration, vus=settings.vus, p95_bound_ms=settings.p95_ms,
                       p99_bound_ms=settings.p99_ms, runs=runs, repeat=settings.repeat, capacity_search=probes)

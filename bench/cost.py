@@ -24,10 +24,10 @@ from .progress import note
 from .settings import ROOT, BenchError, Settings
 
 sys.path.insert(0, str(ROOT / "service"))
-from app.main import create_app  # noqa: E402
-from app.server import uvicorn_config  # noqa: E402
-from app.settings import Settings as AppSettings  # noqa: E402
-from app.work import sum_down  # noqa: E402
+from app.main import create_app
+from app.server import uvicorn_config
+from app.settings import Settings as AppSettings
+from app.work import sum_down
 
 REQUESTS = int(os.environ.get("COST_REQUESTS", "300"))
 CLIENT = """
@@ -52,7 +52,7 @@ def serve(port: int) -> uvicorn.Server:
     server = uvicorn.Server(uvicorn_config(settings, create_app(settings)))
     # The job log goes through the same formatting as in production, to a sink; uvicorn's
     # startup lines stay off the console, which shows only the result.
-    sink = open(os.devnull, "w")
+    sink = open(os.devnull, "w")  # noqa: SIM115 - the handlers write to it until the process ends
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(sink)

@@ -11,7 +11,7 @@ import contextlib
 import os
 import shutil
 import subprocess
-from typing import Iterator
+from collections.abc import Iterator
 
 from .profiles import Profile
 from .progress import Progress

@@ -1,6 +1,6 @@
 """The same profiles without Docker: replicas as host processes behind a host nginx.
 
-Each replica is `python -m app` (one uvicorn process) with its own PORT and REPLICA_ID,
+Each replica is `python -m app` (one uvicorn process) with its own API_PORT and API_REPLICA_ID,
 pinned to its own core with taskset when there is one. nginx runs the repository's own
 config files from a temporary copy in which only what a host needs is rewritten:
 upstream.conf lists 127.0.0.1:PORT servers (no `resolve`, so any nginx >= 1.19.5 works),
@@ -19,13 +19,16 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from . import machine
 from .profiles import Profile
 from .progress import Progress
 from .settings import ROOT, BenchError, Settings
+
+sys.path.insert(0, str(ROOT / "service"))
+from app.settings import RENAMED
 
 FIRST_PORT = int(os.environ.get("HOST_REPLICA_PORT", "18001"))
 
@@ -79,18 +82,21 @@ def _replica_cmd(core: int | None, args: list[str]) -> list[str]:
 
 def _start_replicas(profile: Profile, replicas: int, log: Path) -> tuple[list[subprocess.Popen[bytes]], list[int]]:
     cores = machine.cores()
-    base_env = {**os.environ, "HOST": "127.0.0.1", "LOG_LEVEL": "warning", "PYTHONPATH": str(ROOT / "service")}
+    # The replica refuses the names it no longer reads (PORT, LOG_LEVEL...): a shell may have them.
+    inherited = {k: v for k, v in os.environ.items() if k not in RENAMED}
+    base_env = {**inherited, "API_HOST": "127.0.0.1", "API_LOG_LEVEL": "warning", "PYTHONPATH": str(ROOT / "service")}
     out = log.open("a")
     if not profile.behind_nginx:
-        cmd = _replica_cmd(None, ["-m", "uvicorn", "app.main:create_app", "--factory", "--workers", str(replicas),
-                                  "--host", "127.0.0.1", "--port", str(FIRST_PORT), "--no-access-log"])
-        return [subprocess.Popen(cmd, env=base_env, stdout=out, stderr=subprocess.STDOUT)], [FIRST_PORT]
+        cmd = _replica_cmd(None, ["-m", "app", "--workers", str(replicas)])
+        env = {**base_env, "API_PORT": str(FIRST_PORT)}
+        return [subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)], [FIRST_PORT]
     procs, ports = [], []
     for i in range(replicas):
         port = FIRST_PORT + i
-        env = {**base_env, "PORT": str(port), "REPLICA_ID": f"replica-{i + 1}"}
+        env = {**base_env, "API_PORT": str(port), "API_REPLICA_ID": f"replica-{i + 1}"}
         # One core per replica while there are cores; past that they share.
-        procs.append(subprocess.Popen(_replica_cmd(i % cores, ["-m", "app"]), env=env, stdout=out, stderr=subprocess.STDOUT))
+        cmd = _replica_cmd(i % cores, ["-m", "app"])
+        procs.append(subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT))
         ports.append(port)
     return procs, ports
 
@@ -106,7 +112,8 @@ def _wait_healthy(ports: list[int], procs: list[subprocess.Popen[bytes]], log: P
                     break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise BenchError(f"replica on port {port} did not answer /healthz in {timeout_s:.0f} s; log: {log}") from None
+                    raise BenchError(f"replica on port {port} did not answer /healthz in {timeout_s:.0f} s; "
+                                     f"log: {log}") from None
                 time.sleep(0.2)
 
 
@@ -143,7 +150,7 @@ class HostBackend:
         port = self.settings.http_port
         with tempfile.TemporaryDirectory(prefix="bench-host-") as tmp:
             log = Path(tmp) / "replicas.log"
-            os.chmod(tmp, 0o755)  # nginx workers may run as another user and read the copy
+            os.chmod(tmp, 0o755)  # noqa: S103 - nginx workers may run as another user and read the copy
             self.progress.say(f"starting host profile {profile.title(replicas)}")
             procs, ports = _start_replicas(profile, replicas, log)
             try:

@@ -68,7 +68,8 @@ def run(k6: str, load: Load, context: Context, out_dir: Path, name: str, progres
             proc = subprocess.Popen([k6, "run", "--quiet", "--no-color", str(SCRIPT)],
                                     stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
         except FileNotFoundError:
-            raise BenchError(f"k6 not found at {k6!r}: run `make setup` (it installs k6 into .venv) or set K6=") from None
+            raise BenchError(f"k6 not found at {k6!r}: run `make setup` (it installs k6 into .venv) "
+                             "or set K6=") from None
         while proc.poll() is None:
             if _tick(started, proc):
                 left = max(planned - (time.monotonic() - started), 0)

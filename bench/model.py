@@ -8,8 +8,9 @@ k6's JSON, in these classes and in summary.json, so nothing is renamed on the wa
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Callable
+from typing import Any
 
 # What k6/lib/summary.js writes for one run (SUMMARY_JSON).
 K6_FIELDS = (

@@ -4,9 +4,9 @@ and report.md + summary.json in results/<time>/."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from operator import attrgetter
 from pathlib import Path
-from typing import Callable
 
 from .model import Compare, Point, Run, Sweep, median_of, spread_of
 from .profiles import PROFILES
@@ -81,7 +81,8 @@ def sweep_table(curves: dict[str, list[Point]], p95_bound_ms: float) -> Table:
 
 def rate_table(summary: Sweep) -> Table:
     """`rate`: per path, nginx + N replicas against uvicorn --workers N, and their ratio."""
-    rows = [["Path", "nginx + N replicas", "uvicorn --workers N", "nginx / workers", "p50 at capacity (nginx, workers)"]]
+    rows = [["Path", "nginx + N replicas", "uvicorn --workers N", "nginx / workers",
+             "p50 at capacity (nginx, workers)"]]
     paths = list(dict.fromkeys(name.split(": ", 1)[1] for name in summary.curves))
     for path in paths:
         nginx, workers = (summary.curves[f"{c}: {path}"][0] for c in ("nginx + replicas", "uvicorn --workers"))
@@ -98,7 +99,7 @@ def _p50_at(point: Point, p95_bound_ms: float) -> str:
 
 def text(rows: Table) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 

@@ -82,7 +82,7 @@ class Settings:
     k6: str
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         env = os.environ
         http_port = _int("HTTP_PORT", 8080)
         duration = _duration("DURATION", "20s")

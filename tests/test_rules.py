@@ -239,3 +239,14 @@ def test_nginx_error_messages_quote_the_real_limits() -> None:
     assert body_k and header_k
     assert f"at most {body_k[1]} KiB" in errors
     assert f"a header over {header_k[1]} KiB" in errors
+
+
+def test_the_benchmark_cools_down_longer_than_nginx_benches_a_replica() -> None:
+    """bench/runner.py: "After an overloaded step nginx keeps each replica that failed out
+    for fail_timeout; the next rate must start with all of them back." """
+    from bench.runner import COOL_DOWN_S
+
+    server = nginx_one("server", "upstream.conf")
+    fail_timeout = re.search(r"fail_timeout=(\w+)", server)
+    assert fail_timeout, f"upstream.conf's server line sets no fail_timeout: {server}"
+    assert COOL_DOWN_S > seconds(fail_timeout[1]), f"cool-down {COOL_DOWN_S}s vs nginx {server}"

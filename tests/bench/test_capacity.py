@@ -22,7 +22,7 @@ def fake_server(capacity_rps: float, calls: list[float]):
     return measure
 
 
-@pytest.mark.parametrize("true_capacity,start", [(64, 40), (64, 200), (1500, 300), (7, 3)])
+@pytest.mark.parametrize(("true_capacity", "start"), [(64, 40), (64, 200), (1500, 300), (7, 3)])
 def test_search_finds_the_capacity_within_5_percent(true_capacity: float, start: float) -> None:
     calls: list[float] = []
     found = capacity.search(fake_server(true_capacity, calls), start, p95_bound_ms=500, max_runs=12)

@@ -46,7 +46,7 @@ def test_scale_defaults_to_one_replica_per_core(monkeypatch: pytest.MonkeyPatch)
         Settings.from_env()
 
 
-@pytest.mark.parametrize("args,scale_passed", [([], False), (["SCALE=3"], True)])
+@pytest.mark.parametrize(("args", "scale_passed"), [([], False), (["SCALE=3"], True)])
 def test_make_bench_leaves_scale_to_the_cores_unless_given(args: list[str], scale_passed: bool) -> None:
     dry = subprocess.run(["make", "-n", "bench", *args], cwd=ROOT, capture_output=True, text=True, check=True)
     line = next(line for line in dry.stdout.splitlines() if "-m bench compare" in line)

@@ -16,7 +16,10 @@ pytestmark = pytest.mark.unit
 def test_every_committed_summary_loads_and_round_trips(path) -> None:
     summary = model.load(read(path))
     assert type(summary).from_dict(summary.to_dict()) == summary
-    runs = summary.runs if isinstance(summary, Compare) else [r for ps in summary.curves.values() for p in ps for r in p.runs]
+    if isinstance(summary, Compare):
+        runs = summary.runs
+    else:
+        runs = [r for points in summary.curves.values() for p in points for r in p.runs]
     assert runs, f"{path} holds no run"
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from bench import report
 from bench.model import Compare, Point, Run, Sweep
-from tests.bench.conftest import SUMMARIES, read
+from tests.bench.conftest import SUMMARIES
 
 pytestmark = pytest.mark.unit
 
@@ -26,9 +26,10 @@ def test_compare_table_has_the_article_rows_in_order(compare_80rps: dict) -> Non
 def test_repeated_runs_show_the_median_and_the_spread(compare_80rps: dict) -> None:
     summary = Compare.from_dict(compare_80rps)
     one = summary.runs[0]
-    runs = [Run.from_dict({**one.to_dict(), "achieved_rps": rps, "thresholds_passed": rps > 60}) for rps in (50, 70, 62)]
-    table = dict((r[0], r[1:]) for r in report.compare_table(Compare.from_dict({**compare_80rps, "repeat": 3,
-                                                                                 "runs": [r.to_dict() for r in runs]})))
+    runs = [Run.from_dict({**one.to_dict(), "achieved_rps": rps, "thresholds_passed": rps > 60})
+            for rps in (50, 70, 62)]
+    repeated = Compare.from_dict({**compare_80rps, "repeat": 3, "runs": [r.to_dict() for r in runs]})
+    table = {r[0]: r[1:] for r in report.compare_table(repeated)}
     assert table["Requests Per Second"] == ["62.0 (50.0-70.0)"]
     assert table["k6 thresholds"] == ["FAILED (1 of 3 runs)"]
 
