@@ -95,7 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ) -> str:
         started = time.perf_counter()
         total = await jobs.run(sum_down, n)
-        logger.info("replica=%s job n=%d took %.1f ms", settings.replica_id, n,
+        # DEBUG: nginx's access log already has each request's upstream time, and a line per
+        # job cost ~20% of a cheap request's CPU (docs/benchmark.md, high request rates).
+        logger.debug("replica=%s job n=%d took %.1f ms", settings.replica_id, n,
                     (time.perf_counter() - started) * 1000)
         return f"Result number is {total}"
 

@@ -29,7 +29,7 @@ def free_port() -> int:
 
 def start(*args: str, **env: str) -> subprocess.Popen[str]:
     """`python -m app ARGS` with API_* ENV, and none of the old names a shell may hold."""
-    base = {k: v for k, v in os.environ.items() if k not in RENAMED}
+    base = {k: v for k, v in os.environ.items() if k not in RENAMED} | {"API_LOG_LEVEL": "debug"}
     # Own process group: kill() then ends worker processes too, should a test fail.
     return subprocess.Popen([sys.executable, "-m", "app", *args], cwd=SERVICE, env={**base, **env},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
