@@ -75,6 +75,9 @@ check_k6() {
 }
 
 ensure_base_images() {
+    # Stand-ins an earlier run built are brought to the current recipe (a new tag), so an
+    # old one is not silently reused; anything else .env names is left alone.
+    bash scripts/offline-images.sh --refresh
     # shellcheck disable=SC1091
     [ -f .env ] && set -a && . ./.env && set +a
     local py=${PYTHON_IMAGE:-python:3.12-slim} ngx=${NGINX_IMAGE:-nginx:1.30-alpine}
@@ -85,11 +88,7 @@ ensure_base_images() {
         log "pulled $py and $ngx"; return
     fi
     log "no container registry answers: building stand-in base images (make offline-images)"
-    if ! command -v debootstrap >/dev/null; then
-        as_root apt-get update -qq
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
-    fi
-    as_root bash scripts/offline-images.sh  # debootstrap needs root
+    bash scripts/offline-images.sh  # installs debootstrap; runs it through sudo when not root
 }
 
 ensure_docker
