@@ -58,3 +58,12 @@ def test_swarm_stack_file_is_read_by_docker_stack(docker: None) -> None:
     assert "build" not in api and "mem_limit" not in api
     assert nginx["ports"] == [{"mode": "host", "target": 8080, "published": 18701, "protocol": "tcp"}]
     assert nginx["deploy"]["placement"]["constraints"] == ["node.id == node-1"]
+
+
+
+def test_nginx_config_is_mounted_at_the_default_path(docker: None) -> None:
+    """So that the stock `nginx -t` and `nginx -s reload` in the container use it."""
+    nginx = config()["services"]["nginx"]
+    assert {"type": "bind", "source": str(ROOT / "nginx"), "target": "/etc/nginx", "read_only": True} \
+        .items() <= next(m for m in nginx["volumes"] if m["target"] == "/etc/nginx").items()
+    assert nginx["command"] == ["nginx", "-g", "daemon off;"], "no -c: the default path is ours"

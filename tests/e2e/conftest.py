@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,16 +19,23 @@ TALLY: list[str] = []
 
 
 class Stack:
-    def __init__(self, project: str, port: int, files: tuple[str, ...] = ()) -> None:
+    """A compose project of the files in `root` (default: this checkout)."""
+
+    def __init__(self, project: str, port: int, files: tuple[str, ...] = (), root: Path = ROOT) -> None:
         self.project = project
-        self.files = [arg for name in ("docker-compose.yml", *files) for arg in ("-f", str(ROOT / name))]
+        self.root = root
+        self.files = [arg for name in ("docker-compose.yml", *files) for arg in ("-f", str(root / name))]
         self.base_url = f"http://127.0.0.1:{port}"
         self.env = {**os.environ, "HTTP_PORT": str(port), "HTTP_BIND": "127.0.0.1"}
 
+    def run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+        """`docker compose ARGS` on this project, whatever its exit status."""
+        cmd = ["docker", "compose", "--project-directory", str(self.root), *self.files, "-p", self.project, *args]
+        return subprocess.run(cmd, capture_output=True, text=True, env=self.env, timeout=timeout)
+
     def compose(self, *args: str, timeout: float = 900) -> str:
-        cmd = ["docker", "compose", "--project-directory", str(ROOT), *self.files, "-p", self.project, *args]
-        result = subprocess.run(cmd, capture_output=True, text=True, env=self.env, timeout=timeout)
-        assert result.returncode == 0, f"{' '.join(cmd)} failed:\n{result.stderr[-3000:]}"
+        result = self.run(*args, timeout=timeout)
+        assert result.returncode == 0, f"{' '.join(result.args)} failed:\n{result.stderr[-3000:]}"
         return result.stdout
 
     def up(self, replicas: int) -> None:
