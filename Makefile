@@ -64,11 +64,15 @@ reload: ## Check, then gracefully reload the running nginx (after editing nginx/
 	@echo "reload: nginx reloaded; old workers finish their requests first"
 
 .PHONY: nginx-check
-nginx-check: ## nginx -t on the real config files, in the nginx image the stack runs (no stack needed)
+nginx-check: ## nginx -t on the real config files, limits off and on, in the nginx image the stack runs (no stack needed)
 	set -a; [ ! -f .env ] || . ./.env; set +a; \
-	docker run --rm --network none --read-only --tmpfs /tmp -u 101:101 \
-	    --mount "type=bind,source=$(CURDIR)/nginx,target=/etc/nginx,readonly" \
-	    "$${NGINX_IMAGE:-nginx:1.30-alpine}" nginx -t
+	for limits in off on; do \
+	    echo "nginx-check: nginx/ with limits-$$limits.conf"; \
+	    docker run --rm --network none --read-only --tmpfs /tmp -u 101:101 \
+	        --mount "type=bind,source=$(CURDIR)/nginx,target=/etc/nginx,readonly" \
+	        --mount "type=bind,source=$(CURDIR)/nginx/limits-$$limits.conf,target=/etc/nginx/limits.conf,readonly" \
+	        "$${NGINX_IMAGE:-nginx:1.30-alpine}" nginx -t; \
+	done
 
 .PHONY: swarm-up
 swarm-up: ## Swarm: build the api image, deploy the stack with SCALE replicas, nginx on HTTP_PORT (needs docker swarm init)

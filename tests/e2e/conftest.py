@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -26,7 +27,9 @@ class Stack:
         self.root = root
         self.files = [arg for name in ("docker-compose.yml", *files) for arg in ("-f", str(root / name))]
         self.base_url = f"http://127.0.0.1:{port}"
-        self.env = {**os.environ, "HTTP_PORT": str(port), "HTTP_BIND": "127.0.0.1"}
+        # Per-client limits as shipped (off), whatever the caller's shell or .env says;
+        # the tests that need them use with_limits("on").
+        self.env = {**os.environ, "HTTP_PORT": str(port), "HTTP_BIND": "127.0.0.1", "NGINX_LIMITS": "off"}
 
     def run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         """`docker compose ARGS` on this project, whatever its exit status."""
@@ -71,6 +74,21 @@ class Stack:
 
     def wait_serving(self, replicas: set[str], timeout: float = 30) -> None:
         wait_serving(self.base_url, replicas, timeout)
+
+    @contextlib.contextmanager
+    def with_limits(self, limits: str) -> Iterator[None]:
+        """nginx alone recreated with NGINX_LIMITS=limits (the replicas stay), then put back."""
+        before = self.env["NGINX_LIMITS"]
+        replicas = self.replicas()
+        try:
+            self.env["NGINX_LIMITS"] = limits
+            self.compose("up", "-d", "--wait", "--no-deps", "nginx")
+            self.wait_serving(replicas)
+            yield
+        finally:
+            self.env["NGINX_LIMITS"] = before
+            self.compose("up", "-d", "--wait", "--no-deps", "nginx")
+            self.wait_serving(replicas)
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ class LoadLoop:
 
     url: str
     threads: int = 4
-    pause_s: float = 0.1  # 4 threads stay under the 50 r/s per-client limit on /api
+    pause_s: float = 0.1  # a steady load: 4 threads stay under 40 r/s, below NGINX_LIMITS=on's 50 r/s
     max_seconds: float = 120
     # An nginx reload retires the old workers, which close their idle keep-alive connections
     # at once; a GET sent on one at that instant gets no response. curl, browsers and Go's

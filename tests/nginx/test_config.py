@@ -1,5 +1,6 @@
 """nginx -t on the real config files, exactly as shipped, in the image the stack runs."""
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,20 +14,42 @@ pytestmark = pytest.mark.config
 NGINX_DIR = ROOT / "nginx"
 
 
-def nginx(image: str, conf_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def nginx(image: str, conf_dir: Path, *args: str, limits: str | None = None) -> subprocess.CompletedProcess[str]:
     """The stock `nginx ARGS` as the stack runs nginx: conf_dir at /etc/nginx (no -c), non-root,
-    read-only root, /tmp writable."""
+    read-only root, /tmp writable. `limits`: mount limits-<limits>.conf over limits.conf, as
+    compose does; None: the folder as it is, as a plain nginx on it would read it."""
+    mounts = ["--mount", f"type=bind,source={conf_dir},target=/etc/nginx,readonly"]
+    if limits is not None:
+        limits_file = conf_dir / f"limits-{limits}.conf"
+        mounts += ["--mount", f"type=bind,source={limits_file},target=/etc/nginx/limits.conf,readonly"]
     return subprocess.run(
         ["docker", "run", "--rm", "--network", "none", "--read-only", "--tmpfs", "/tmp",
-         "-u", "101:101", "--mount", f"type=bind,source={conf_dir},target=/etc/nginx,readonly", image,
-         "nginx", *args],
+         "-u", "101:101", *mounts, image, "nginx", *args],
         capture_output=True, text=True, timeout=60)
 
 
-def test_shipped_config_passes_nginx_t(nginx_image: str) -> None:
-    result = nginx(nginx_image, NGINX_DIR, "-t")
+def directive_lines(dump: str) -> list[str]:
+    """The directives of an `nginx -T` dump, comments and the file markers left out."""
+    return [line.split("#")[0].strip() for line in dump.splitlines()
+            if line.split("#")[0].strip() and not line.startswith("# configuration file")]
+
+
+@pytest.mark.parametrize("limits", ["off", "on"])
+def test_shipped_config_passes_nginx_t_with_either_limits_file(nginx_image: str, limits: str) -> None:
+    result = nginx(nginx_image, NGINX_DIR, "-t", limits=limits)
     assert result.returncode == 0, result.stderr
     assert "/etc/nginx/nginx.conf test is successful" in result.stderr
+
+
+@pytest.mark.parametrize(("limits", "applied"), [(None, False), ("off", False), ("on", True)])
+def test_per_client_limits_apply_only_when_switched_on(nginx_image: str, limits: str | None,
+                                                       applied: bool) -> None:
+    """None is a plain nginx on the nginx/ folder, without compose: limits off."""
+    result = nginx(nginx_image, NGINX_DIR, "-T", limits=limits)
+    assert result.returncode == 0, result.stderr
+    found = [d for d in directive_lines(result.stdout) if re.match(r"limit_(req|conn) ", d)]
+    expected = ["limit_req zone=api_per_client burst=100 nodelay;", "limit_conn conn_per_client 128;"]
+    assert found == (expected if applied else []), found
 
 
 def test_nginx_t_catches_a_broken_upstream_file(nginx_image: str, tmp_path: Path) -> None:
@@ -34,7 +57,7 @@ def test_nginx_t_catches_a_broken_upstream_file(nginx_image: str, tmp_path: Path
     shutil.copytree(NGINX_DIR, broken)
     upstream = broken / "upstream.conf"
     upstream.write_text(upstream.read_text().replace("keepalive 32;", "keepalive thirty-two;"))
-    result = nginx(nginx_image, broken, "-t")
+    result = nginx(nginx_image, broken, "-t", limits="off")
     assert result.returncode != 0
     assert 'invalid value "thirty-two"' in result.stderr
 
