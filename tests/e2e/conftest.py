@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,6 +75,13 @@ class Stack:
 
     def wait_serving(self, replicas: set[str], timeout: float = 30) -> None:
         wait_serving(self.base_url, replicas, timeout)
+
+    def access_log(self, since: float | None = None) -> list[dict]:
+        """The running nginx's JSON access log lines, all or those since a time.time()."""
+        time.sleep(1.5)  # nginx flushes its buffered access log every second (conf.d/logging.conf)
+        window = ["--since", f"{since:.3f}"] if since is not None else []
+        out = self.compose("logs", "--no-color", "--no-log-prefix", *window, "nginx")
+        return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
     @contextlib.contextmanager
     def with_limits(self, limits: str) -> Iterator[None]:
