@@ -16,8 +16,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
 COMPOSE ?= docker compose
-NGINX_CONF := /etc/nginx/lb/nginx.conf
-NGINX_EXEC := $(COMPOSE) exec -T nginx nginx -e stderr -c $(NGINX_CONF)
+# The stock nginx command in the running container: compose mounts nginx/ at /etc/nginx.
+NGINX_EXEC := $(COMPOSE) exec -T nginx nginx
 
 .PHONY: help
 help: ## List the targets
@@ -67,11 +67,15 @@ reload: ## Check, then gracefully reload the running nginx (after editing nginx/
 	@echo "reload: nginx reloaded; old workers finish their requests first"
 
 .PHONY: nginx-check
-nginx-check: ## nginx -t on the real config files, in the nginx image the stack runs
-	set -a; [ ! -f .env ] || . ./.env; set +a; \
-	docker run --rm --network none --read-only --tmpfs /tmp -u 101:101 \
-	    -v "$(CURDIR)/nginx:/etc/nginx/lb:ro" "$${NGINX_IMAGE:-nginx:1.30-alpine}" \
-	    nginx -t -e stderr -c $(NGINX_CONF)
+nginx-check: ## nginx -t on the real config files, limits off and on, in the nginx image the stack runs (no stack needed)
+	image=$$($(PY) scripts/images.py NGINX_IMAGE); \
+	for limits in off on; do \
+	    echo "nginx-check: nginx/ with limits-$$limits.conf"; \
+	    docker run --rm --network none --read-only --tmpfs /tmp -u 101:101 \
+	        --mount "type=bind,source=$(CURDIR)/nginx,target=/etc/nginx,readonly" \
+	        --mount "type=bind,source=$(CURDIR)/nginx/limits-$$limits.conf,target=/etc/nginx/limits.conf,readonly" \
+	        "$$image" nginx -t; \
+	done
 
 .PHONY: swarm-up
 swarm-up: ## Swarm: build the api image, deploy the stack with SCALE replicas, nginx on HTTP_PORT (needs docker swarm init)

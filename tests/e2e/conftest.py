@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,16 +21,25 @@ TALLY: list[str] = []
 
 
 class Stack:
-    def __init__(self, project: str, port: int, files: tuple[str, ...] = ()) -> None:
+    """A compose project of the files in `root` (default: this checkout)."""
+
+    def __init__(self, project: str, port: int, files: tuple[str, ...] = (), root: Path = ROOT) -> None:
         self.project = project
-        self.files = [arg for name in ("docker-compose.yml", *files) for arg in ("-f", str(ROOT / name))]
+        self.root = root
+        self.files = [arg for name in ("docker-compose.yml", *files) for arg in ("-f", str(root / name))]
         self.base_url = f"http://127.0.0.1:{port}"
-        self.env = {**os.environ, "HTTP_PORT": str(port), "HTTP_BIND": "127.0.0.1"}
+        # Per-client limits as shipped (off), whatever the caller's shell or .env says;
+        # the tests that need them use with_limits("on").
+        self.env = {**os.environ, "HTTP_PORT": str(port), "HTTP_BIND": "127.0.0.1", "NGINX_LIMITS": "off"}
+
+    def run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+        """`docker compose ARGS` on this project, whatever its exit status."""
+        cmd = ["docker", "compose", "--project-directory", str(self.root), *self.files, "-p", self.project, *args]
+        return subprocess.run(cmd, capture_output=True, text=True, env=self.env, timeout=timeout)
 
     def compose(self, *args: str, timeout: float = 900) -> str:
-        cmd = ["docker", "compose", "--project-directory", str(ROOT), *self.files, "-p", self.project, *args]
-        result = subprocess.run(cmd, capture_output=True, text=True, env=self.env, timeout=timeout)
-        assert result.returncode == 0, f"{' '.join(cmd)} failed:\n{result.stderr[-3000:]}"
+        result = self.run(*args, timeout=timeout)
+        assert result.returncode == 0, f"{' '.join(result.args)} failed:\n{result.stderr[-3000:]}"
         return result.stdout
 
     def up(self, replicas: int) -> None:
@@ -63,6 +75,28 @@ class Stack:
 
     def wait_serving(self, replicas: set[str], timeout: float = 30) -> None:
         wait_serving(self.base_url, replicas, timeout)
+
+    def access_log(self, since: float | None = None) -> list[dict]:
+        """The running nginx's JSON access log lines, all or those since a time.time()."""
+        time.sleep(1.5)  # nginx flushes its buffered access log every second (conf.d/logging.conf)
+        window = ["--since", f"{since:.3f}"] if since is not None else []
+        out = self.compose("logs", "--no-color", "--no-log-prefix", *window, "nginx")
+        return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+    @contextlib.contextmanager
+    def with_limits(self, limits: str) -> Iterator[None]:
+        """nginx alone recreated with NGINX_LIMITS=limits (the replicas stay), then put back."""
+        before = self.env["NGINX_LIMITS"]
+        replicas = self.replicas()
+        try:
+            self.env["NGINX_LIMITS"] = limits
+            self.compose("up", "-d", "--wait", "--no-deps", "nginx")
+            self.wait_serving(replicas)
+            yield
+        finally:
+            self.env["NGINX_LIMITS"] = before
+            self.compose("up", "-d", "--wait", "--no-deps", "nginx")
+            self.wait_serving(replicas)
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ class Result:
     status: int | None  # None: the request failed before any response
     replica: str | None
     error: str | None = None
+    retried: bool = False  # sent again after the server closed its idle connection (below)
 
 
 @dataclass
@@ -24,8 +25,13 @@ class LoadLoop:
 
     url: str
     threads: int = 4
-    pause_s: float = 0.1  # 4 threads stay under the 50 r/s per-client limit on /api
+    pause_s: float = 0.1  # a steady load: 4 threads stay under 40 r/s, below NGINX_LIMITS=on's 50 r/s
     max_seconds: float = 120
+    # An nginx reload retires the old workers, which close their idle keep-alive connections
+    # at once; a GET sent on one at that instant gets no response. curl, browsers and Go's
+    # client (so k6) send such a GET again on a new connection, by themselves; with this
+    # set, so does this loop, once, and counts it (Result.retried). Off: any such loss fails.
+    retry_closed_idle: bool = False
     results: list[Result] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -49,14 +55,22 @@ class LoadLoop:
             while not self._stop.is_set() and time.monotonic() < deadline:
                 started = time.monotonic()
                 try:
-                    response = client.get(self.url)
+                    response, retried = self._get(client)
                     result = Result(started, response.status_code, response.headers.get("x-replica"),
-                                    None if response.status_code == 200 else response.text[:200])
+                                    None if response.status_code == 200 else response.text[:200], retried)
                 except httpx.HTTPError as exc:
                     result = Result(started, None, None, f"{type(exc).__name__}: {exc}")
                 with self._lock:
                     self.results.append(result)
                 time.sleep(self.pause_s)
+
+    def _get(self, client: httpx.Client) -> tuple[httpx.Response, bool]:
+        try:
+            return client.get(self.url), False
+        except httpx.RemoteProtocolError as exc:
+            if not self.retry_closed_idle or "disconnected without sending a response" not in str(exc):
+                raise
+            return client.get(self.url), True  # the closed connection left the pool: a new one
 
     def wait_for(self, count: int, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -80,8 +94,11 @@ class LoadLoop:
 
     def summary(self) -> str:
         errors = collections.Counter(r.error for r in self.failed)
+        retried = sum(r.retried for r in self.results)
         return (f"{len(self.results)} requests, {len(self.failed)} failed"
-                + (f" {dict(errors)}" if errors else "") + f", per replica {self.per_replica()}")
+                + (f" {dict(errors)}" if errors else "")
+                + (f", {retried} sent again after nginx closed an idle connection" if retried else "")
+                + f", per replica {self.per_replica()}")
 
 
 def wait_serving(base_url: str, replicas: set[str], timeout: float = 30) -> None:

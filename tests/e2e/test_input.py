@@ -1,10 +1,8 @@
 """Bad and hostile input through the real front door: clear 4xx answers, never a 5xx."""
 
-import concurrent.futures
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -72,20 +70,3 @@ def test_unknown_path_and_method(stack: Stack) -> None:
     assert trace.status_code == 405
     assert trace.headers["allow"] == "GET"
     assert trace.json()["detail"].startswith("Method Not Allowed")
-
-
-def test_one_client_past_the_rate_limit_gets_429_but_health_does_not(stack: Stack, tally) -> None:
-    time.sleep(2.5)  # let the client's bucket (50 r/s, burst 100) refill after earlier tests
-    with httpx.Client(base_url=stack.base_url, timeout=10) as client, \
-            concurrent.futures.ThreadPoolExecutor(16) as pool:
-        statuses = list(pool.map(lambda _: client.get("/api?n=0"), range(400)))
-        health = [client.get("/healthz").status_code for _ in range(150)]
-    codes = [r.status_code for r in statuses]
-    limited = [r for r in statuses if r.status_code == 429]
-    tally(f"400 /api requests as fast as one client can: {codes.count(200)} ok, {len(limited)} 429")
-    assert set(codes) == {200, 429}
-    assert codes.count(200) >= 100, "the burst of 100 must be served"
-    assert limited[0].headers["retry-after"] == "1"
-    assert "slow down" in limited[0].json()["detail"]
-    assert health == [200] * 150, "only /api is rate limited"
-    time.sleep(2.5)  # leave a full bucket to the next test

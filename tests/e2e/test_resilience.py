@@ -16,8 +16,8 @@ pytestmark = pytest.mark.e2e
 HEAVY_N = 10_000_000  # the largest job, ~0.5 s: surely in flight when the replica is stopped
 
 
-def steady_load(stack: Stack) -> LoadLoop:
-    return LoadLoop(f"{stack.base_url}/api?n=20000")
+def steady_load(stack: Stack, **options: object) -> LoadLoop:
+    return LoadLoop(f"{stack.base_url}/api?n=20000", **options)
 
 
 def test_kill_9_one_of_4_replicas_mid_run(stack: Stack, tally) -> None:
@@ -89,17 +89,30 @@ def test_scale_4_to_8_to_4_under_load(stack: Stack, tally) -> None:
     assert load.failed == [], stack.explain(load.failed)
 
 
+def nginx_workers(container: str) -> set[str]:
+    """Process ids of nginx's worker processes: a reload replaces them all."""
+    top = subprocess.run(["docker", "top", container, "-o", "pid,args"], capture_output=True, text=True, check=True)
+    return {line.split()[0] for line in top.stdout.splitlines() if "nginx: worker process" in line}
+
+
 def test_nginx_reload_every_2s_under_keepalive_load(stack: Stack, tally) -> None:
+    """The stock `docker compose exec nginx nginx -s reload`, as an operator types it. The
+    clients retry a GET whose idle connection the reload closed, as real clients do (load.py)."""
     stack.scale(4)
     (nginx,) = stack.container_ids("nginx")
-    with steady_load(stack) as load:
+    workers = nginx_workers(nginx)
+    replaced = []
+    with steady_load(stack, retry_closed_idle=True) as load:
         load.wait_for(20)
         for _ in range(5):
-            stack.compose("exec", "-T", "nginx", "nginx", "-e", "stderr", "-c",
-                          "/etc/nginx/lb/nginx.conf", "-s", "reload")
+            stack.compose("exec", "-T", "nginx", "nginx", "-s", "reload")
             time.sleep(2)
+            now = nginx_workers(nginx)
+            replaced.append(bool(now) and not now & workers)
+            workers = now
     tally(f"5 nginx reloads, 2 s apart: {load.summary()}")
     assert stack.container_ids("nginx") == [nginx], "reload must not restart the container"
+    assert all(replaced), f"a reload did not replace the workers: {replaced}"
     assert load.failed == [], stack.explain(load.failed)
 
 
