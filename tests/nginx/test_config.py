@@ -56,7 +56,7 @@ def test_nginx_t_catches_a_broken_upstream_file(nginx_image: str, tmp_path: Path
     broken = tmp_path / "nginx"
     shutil.copytree(NGINX_DIR, broken)
     upstream = broken / "upstream.conf"
-    upstream.write_text(upstream.read_text().replace("keepalive 32;", "keepalive thirty-two;"))
+    upstream.write_text(re.sub(r"keepalive \d+;", "keepalive thirty-two;", upstream.read_text()))
     result = nginx(nginx_image, broken, "-t", limits="off")
     assert result.returncode != 0
     assert 'invalid value "thirty-two"' in result.stderr
