@@ -115,7 +115,7 @@ test: setup ## Set up, then run every test: unit, config and end-to-end in Docke
 	$(PYTEST)
 
 .PHONY: test-unit
-test-unit: ## Unit tests of the service only (no Docker)
+test-unit: ## Unit tests of the service and the benchmark code (no Docker)
 	$(PYTEST) -m unit
 
 .PHONY: test-e2e
@@ -123,7 +123,7 @@ test-e2e: setup ## End-to-end tests against the real compose stack
 	$(PYTEST) -m e2e
 
 .PHONY: chaos
-chaos: setup ## Overload at 3x capacity and a slow-client flood against the benchmark profile
+chaos: setup ## Overload at 3x capacity and a slow-client flood against the stack as shipped
 	$(PYTEST) -m chaos
 
 .PHONY: test-config
