@@ -250,3 +250,12 @@ def test_the_benchmark_cools_down_longer_than_nginx_benches_a_replica() -> None:
     fail_timeout = re.search(r"fail_timeout=(\w+)", server)
     assert fail_timeout, f"upstream.conf's server line sets no fail_timeout: {server}"
     assert COOL_DOWN_S > seconds(fail_timeout[1]), f"cool-down {COOL_DOWN_S}s vs nginx {server}"
+
+
+def test_a_replica_accepts_more_connections_than_one_nginx_worker_keeps_idle() -> None:
+    """upstream.conf: idle connections kept "per worker"; settings.py: connections uvicorn
+    accepts before it answers 503 itself. Idle keep-alive connections count against that
+    limit, so one nginx worker's pool alone must never reach it."""
+    keepalive = int(nginx_one("keepalive", "upstream.conf"))
+    for where, limit in each_default("limit_concurrency").items():
+        assert keepalive < limit, f"nginx keepalive {keepalive} per worker vs {where} limit_concurrency {limit}"
