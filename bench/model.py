@@ -179,11 +179,6 @@ def with_efficiency(curves: dict[str, list[Point]]) -> dict[str, list[Point]]:
             for name, points in curves.items()}
 
 
-def load(data: dict[str, Any]) -> Compare | Sweep:
-    """A summary.json, whichever command wrote it."""
-    return Compare.from_dict(data) if data.get("kind") == "compare" else Sweep.from_dict(data)
-
-
 def _expect_kind(data: dict[str, Any], kind: str) -> None:
     if data.get("kind") != kind:
         raise ValueError(f"summary kind {data.get('kind')!r} is not {kind!r}")
