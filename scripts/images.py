@@ -3,7 +3,8 @@
 compose is the one reader of .env: it applies .env, the environment (which wins) and the
 defaults in docker-compose.yml. Scripts and tests ask it here instead of parsing .env.
 
-    python3 scripts/images.py                 PYTHON_IMAGE=... and NGINX_IMAGE=... lines
+    python3 scripts/images.py                 NAME=image lines: PYTHON_IMAGE, PYPY_IMAGE, NGINX_IMAGE
+    python3 scripts/images.py --values        just the images, one per line
     python3 scripts/images.py NGINX_IMAGE     just that image
 """
 
@@ -25,12 +26,16 @@ def images() -> dict[str, str]:
     if result.returncode != 0:
         sys.exit(f"images: `{shlex.join(compose)} config` failed: {result.stderr.strip()}")
     services = json.loads(result.stdout)["services"]
-    return {"PYTHON_IMAGE": services["api"]["build"]["args"]["PYTHON_IMAGE"],
+    args = services["api"]["build"]["args"]
+    return {"PYTHON_IMAGE": args["PYTHON_IMAGE"], "PYPY_IMAGE": args["PYPY_IMAGE"],
             "NGINX_IMAGE": services["nginx"]["image"]}
 
 
 def main(names: list[str]) -> None:
     found = images()
+    if names == ["--values"]:
+        print("\n".join(found.values()))
+        return
     unknown = set(names) - set(found)
     if unknown:
         sys.exit(f"images: no such image variable: {', '.join(sorted(unknown))}; known: {', '.join(found)}")

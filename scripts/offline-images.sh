@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Stand-in base images for machines that cannot reach a container registry.
 #
-# Builds a Python and an nginx image from Debian packages with debootstrap, then
-# records them in .env (PYTHON_IMAGE=..., NGINX_IMAGE=...), which docker compose
+# Builds a Python, a PyPy and an nginx image from Debian packages with debootstrap, then
+# records them in .env (PYTHON_IMAGE=..., PYPY_IMAGE=..., NGINX_IMAGE=...), which docker compose
 # reads by itself. After this, a plain `docker compose up --scale api=8` works offline.
 # Images that already exist are reused; on a machine with a registry you never need this.
 #
@@ -14,6 +14,8 @@
 set -euo pipefail
 
 PYTHON_STANDIN=${PYTHON_STANDIN:-local/python-base:bookworm}
+# PyPy 3.11 (RUNTIME=pypy): bookworm's PyPy is 3.9, too old for current pydantic-core wheels.
+PYPY_STANDIN=${PYPY_STANDIN:-local/pypy-base:sid}
 # The tag names the recipe. Change it with the recipe, so that `make setup` on a machine
 # holding an older stand-in builds the new one instead of reusing the old.
 # sid-2: /var/log/nginx/{access,error}.log forward to stdout/stderr, as in the official image.
@@ -96,6 +98,7 @@ case ${1:-} in
 esac
 
 ensure PYTHON_IMAGE "$PYTHON_STANDIN" bookworm python3,python3-venv,ca-certificates
+ensure PYPY_IMAGE "$PYPY_STANDIN" sid pypy3,pypy3-venv,ca-certificates
 # nginx >= 1.27.3 is needed for `server ... resolve` in an upstream; bookworm has 1.22,
 # sid has 1.30. https://nginx.org/en/docs/http/ngx_http_upstream_module.html#resolve
 ensure NGINX_IMAGE "$NGINX_STANDIN" sid nginx,ca-certificates nginx_like_official

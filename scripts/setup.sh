@@ -91,15 +91,17 @@ ensure_base_images() {
     # old one is not silently reused; anything else .env names is left alone.
     bash scripts/offline-images.sh --refresh
     # As compose resolves them (.env included): compose is the one reader of .env.
-    local py ngx
-    py=$("$VENV/bin/python" scripts/images.py PYTHON_IMAGE)
-    ngx=$("$VENV/bin/python" scripts/images.py NGINX_IMAGE)
-    if docker image inspect "$py" >/dev/null 2>&1 && docker image inspect "$ngx" >/dev/null 2>&1; then
-        log "base images present: $py, $ngx"; return
-    fi
-    if timeout 120 docker pull -q "$py" >/dev/null 2>&1 && timeout 120 docker pull -q "$ngx" >/dev/null 2>&1; then
-        log "pulled $py and $ngx"; return
-    fi
+    local images image pulled missing=()
+    images=$("$VENV/bin/python" scripts/images.py --values)
+    for image in $images; do
+        docker image inspect "$image" >/dev/null 2>&1 || missing+=("$image")
+    done
+    if [ ${#missing[@]} = 0 ]; then log "base images present: ${images//$'\n'/, }"; return; fi
+    pulled=0
+    for image in "${missing[@]}"; do
+        timeout 120 docker pull -q "$image" >/dev/null 2>&1 && pulled=$((pulled + 1))
+    done
+    if [ "$pulled" = ${#missing[@]} ]; then log "pulled ${missing[*]}"; return; fi
     log "no container registry answers: building stand-in base images (make offline-images)"
     bash scripts/offline-images.sh  # installs debootstrap; runs it through sudo when not root
 }

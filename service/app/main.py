@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from . import runtime
 from .jobs import JobQueue, Overloaded
 from .settings import Settings
 from .work import DEFAULT_N, sum_down
@@ -51,6 +52,7 @@ def begin_drain(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     jobs = JobQueue(settings.max_queue)
+    runtime_name = runtime.name()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/", summary="Hello")
     async def hello() -> dict[str, str]:
-        return {"message": "Hello World!", "replica": settings.replica_id}
+        return {"message": "Hello World!", "replica": settings.replica_id, "runtime": runtime_name}
 
     @app.get("/api", response_class=PlainTextResponse, summary="The article's CPU-bound job",
              responses={503: {"description": "Replica busy: retry after Retry-After seconds"}})

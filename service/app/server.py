@@ -8,6 +8,7 @@ against the replicas with the very same settings.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 import signal
@@ -23,6 +24,7 @@ from uvicorn.supervisors import Multiprocess
 
 from .main import begin_drain, create_app
 from .settings import Settings
+from .warmup import warm_up
 
 # What each worker process imports and calls to build its own app (and job queue) from
 # the environment: uvicorn can only start workers > 1 from an import string.
@@ -95,12 +97,14 @@ def serve(settings: Settings, workers: int = 1) -> None:
     """Serve until SIGTERM, the way uvicorn.run() would, with the config above."""
     if workers == 1:
         app = create_app(settings)
+        report = asyncio.run(warm_up(uvicorn_config(settings, app), settings.warmup_s))
+        logging.getLogger("app").info("replica=%s warmed up: %s", settings.replica_id, report)
         server = DrainingServer(uvicorn_config(settings, app), on_drain=lambda: begin_drain(app))
         server.run()
         if not server.started:  # e.g. the lifespan startup failed: not a clean exit
             sys.exit(STARTUP_FAILURE)
         return
-    # uvicorn.run()'s path for workers > 1: bind once, then a supervisor that keeps N
+    # uvicorn.run()'s path for workers > 1 (no warm-up: a comparison profile): bind once, then a supervisor that keeps N
     # worker processes alive and passes SIGTERM on to them (each drains on its own).
     config = uvicorn_config(settings, workers=workers)
     Multiprocess(config, sockets=[config.bind_socket()]).run()

@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from . import runtime
 
 # Names read before every setting was API_*. A replica that still gets one would ignore
 # it without a word and run on a default, so it refuses to start and says what to rename.
@@ -38,6 +40,19 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
         raise SettingsError(f"{name}={raw!r} is not a whole number; set it to {low}..{high} or unset it") from None
     if not low <= value <= high:
         raise SettingsError(f"{name}={value} is out of range; set it to {low}..{high} or unset it")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number; set it to {low:g}..{high:g} or unset it") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}={value:g} is out of range; set it to {low:g}..{high:g} or unset it")
     return value
 
 
@@ -87,6 +102,9 @@ class Settings:
     forwarded_allow_ips: str = "127.0.0.1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
     access_log: bool = False
     log_level: str = "info"
+    # Seconds of requests the replica sends itself before its port opens (app/warmup.py).
+    # Unset: 3 on PyPy, whose JIT needs them, 0 on CPython (each route still runs once).
+    warmup_s: float = field(default_factory=runtime.default_warmup_s)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -108,4 +126,5 @@ class Settings:
             forwarded_allow_ips=_str(env, "API_FORWARDED_ALLOW_IPS", cls.forwarded_allow_ips),
             access_log=_bool(env, "API_ACCESS_LOG", cls.access_log),
             log_level=log_level,
+            warmup_s=_float(env, "API_WARMUP_S", runtime.default_warmup_s(), 0, 60),
         )

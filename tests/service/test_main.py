@@ -7,6 +7,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from app import runtime
 from app.main import begin_drain, create_app
 from app.settings import Settings
 
@@ -78,7 +79,8 @@ def test_every_response_names_the_replica() -> None:
 
 def test_hello_and_unknown_paths_are_json() -> None:
     async def test(app: FastAPI, client: httpx.AsyncClient) -> None:
-        assert (await client.get("/")).json() == {"message": "Hello World!", "replica": "replica-a"}
+        assert (await client.get("/")).json() == {
+            "message": "Hello World!", "replica": "replica-a", "runtime": runtime.name()}
         missing = await client.get("/no-such-path")
         assert missing.status_code == 404
         assert missing.json() == {"detail": "Not Found"}
