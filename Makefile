@@ -12,6 +12,11 @@ SCALE ?= 8
 # article's cluster forks one worker per CPU); `make up` keeps the default of 8 above.
 BENCH_ENV := $(if $(filter file,$(origin SCALE)),env -u SCALE)
 HTTP_PORT ?= 8080
+# The replicas' interpreter: cpython, or pypy (a JIT: the article's job ~40x faster).
+RUNTIME ?= cpython
+ifeq ($(filter cpython pypy,$(RUNTIME)),)
+$(error RUNTIME=$(RUNTIME) is not a runtime: use RUNTIME=cpython or RUNTIME=pypy)
+endif
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
@@ -111,8 +116,9 @@ lint-setup: ## Install .venv and the pinned lint tools (requirements-lint.txt); 
 	bash scripts/setup.sh lint
 
 .PHONY: test
-test: setup ## Set up, then run every test: unit, config and end-to-end in Docker
+test: setup ## Set up, then run every test: unit, config and end-to-end in Docker, on both runtimes
 	$(PYTEST)
+	$(MAKE) --no-print-directory test-e2e-pypy
 
 .PHONY: test-unit
 test-unit: ## Unit tests of the service and the benchmark code (no Docker)
@@ -121,6 +127,13 @@ test-unit: ## Unit tests of the service and the benchmark code (no Docker)
 .PHONY: test-e2e
 test-e2e: setup ## End-to-end tests against the real compose stack
 	$(PYTEST) -m e2e
+
+# What a replica must do on any runtime; the rest of the e2e suite is about nginx and ops.
+PYPY_E2E := tests/e2e/test_stack.py tests/e2e/test_resilience.py tests/e2e/test_input.py \
+	tests/e2e/test_shedding.py tests/e2e/test_posture.py
+.PHONY: test-e2e-pypy
+test-e2e-pypy: setup ## The replica's end-to-end tests again, on PyPy replicas (RUNTIME=pypy)
+	RUNTIME=pypy $(PYTEST) -m e2e $(PYPY_E2E)
 
 .PHONY: chaos
 chaos: setup ## Overload at 3x capacity and a slow-client flood against the stack as shipped

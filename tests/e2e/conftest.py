@@ -15,8 +15,15 @@ import pytest
 from tests.conftest import ROOT
 from tests.e2e.load import wait_serving
 
-PROJECT = os.environ.get("E2E_PROJECT", "pycluster-e2e")
+# The api image's interpreter, as compose builds it: RUNTIME=pypy make test-e2e-pypy.
+RUNTIME = os.environ.get("RUNTIME") or "cpython"
+PROJECT = os.environ.get("E2E_PROJECT", f"pycluster-e2e-{RUNTIME}")
 PORT = int(os.environ.get("E2E_HTTP_PORT", "18080"))
+# The largest job the e2e stack allows (its API_MAX_N): about half a second of one core on
+# the 2-core CI machine, so such a job is surely in flight when a replica is stopped. On
+# CPython that is the shipped default; PyPy's JIT runs work.py's loop ~40x faster.
+MAX_N = {"cpython": 10_000_000, "pypy": 300_000_000}[RUNTIME]
+RUNTIME_NAME = {"cpython": "CPython ", "pypy": "PyPy "}[RUNTIME]
 TALLY: list[str] = []
 
 
@@ -30,7 +37,8 @@ class Stack:
         self.base_url = f"http://127.0.0.1:{port}"
         # Per-client limits as shipped (off), whatever the caller's shell or .env says;
         # the tests that need them use with_limits("on").
-        self.env = {**os.environ, "HTTP_PORT": str(port), "HTTP_BIND": "127.0.0.1", "NGINX_LIMITS": "off"}
+        self.env = {**os.environ, "HTTP_PORT": str(port), "HTTP_BIND": "127.0.0.1", "NGINX_LIMITS": "off",
+                    "RUNTIME": RUNTIME, "API_MAX_N": str(MAX_N)}
 
     def run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         """`docker compose ARGS` on this project, whatever its exit status."""

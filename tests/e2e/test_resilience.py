@@ -8,12 +8,12 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import MAX_N, Stack
 from tests.e2e.load import LoadLoop
 
 pytestmark = pytest.mark.e2e
 
-HEAVY_N = 10_000_000  # the largest job, ~0.5 s: surely in flight when the replica is stopped
+HEAVY_N = MAX_N  # the largest job, ~0.5 s: surely in flight when the replica is stopped
 
 
 def steady_load(stack: Stack, **options: object) -> LoadLoop:

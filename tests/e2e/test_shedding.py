@@ -13,17 +13,18 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import MAX_N, Stack
 
 pytestmark = pytest.mark.e2e
 
-HEAVY = "/api?n=50000000"  # ~1 s of CPU (API_MAX_N raised below): the replica is busy for all of it
+HEAVY_N = 5 * MAX_N  # 1-2 s of CPU (API_MAX_N raised below): the replica is busy for all of it
+HEAVY = f"/api?n={HEAVY_N}"
 
 
 @pytest.fixture(scope="module")
 def tight_stack(docker: None) -> Iterator[Stack]:
     stack = Stack("pycluster-shed", int(os.environ.get("SHED_HTTP_PORT", "18800")))
-    stack.env.update(API_MAX_QUEUE="0", API_MAX_N="50000000")
+    stack.env.update(API_MAX_QUEUE="0", API_MAX_N=str(HEAVY_N))
     stack.compose("down", "--remove-orphans", "-t", "5")
     stack.up(2)
     stack.wait_serving(stack.replicas())

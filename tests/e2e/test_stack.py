@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import RUNTIME_NAME, Stack
 from tests.e2e.load import LoadLoop
 
 pytestmark = pytest.mark.e2e
@@ -21,6 +21,11 @@ def test_api_answers_through_nginx(stack: Stack) -> None:
     assert response.text == "Result number is 339111948196"
     assert response.headers["x-replica"] in stack.replicas()
     assert "nginx/" not in response.headers.get("server", ""), "server_tokens must be off"
+
+
+def test_hello_names_the_runtime_under_test(stack: Stack) -> None:
+    hello = httpx.get(f"{stack.base_url}/", timeout=10).json()
+    assert hello["runtime"].startswith(RUNTIME_NAME), hello
 
 
 def test_100_requests_are_spread_round_robin_over_4_replicas(stack: Stack, tally) -> None:
