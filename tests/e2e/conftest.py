@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import IN_CI, ROOT
 from tests.e2e.load import wait_serving
 
 # The api image's interpreter, as compose builds it: RUNTIME=pypy make test-e2e-pypy.
@@ -119,6 +120,18 @@ def stack(docker: None) -> Iterator[Stack]:
     logs.write_text(stack.compose("logs", "--no-color", "--timestamps"))
     print(f"\ncompose logs of the e2e stack: {logs}")
     stack.compose("down", "--remove-orphans", "-t", "10")
+
+
+@pytest.fixture(scope="session")
+def ab() -> str:
+    """apache2-utils' ab, which `make setup` installs: a failure in CI, a loud skip elsewhere."""
+    path = shutil.which("ab")
+    if path is None:
+        message = "ab (apache2-utils) is not installed: run `make setup`"
+        if IN_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(f"SKIPPED, NOT PASSED: {message}")
+    return path
 
 
 @pytest.fixture

@@ -4,14 +4,13 @@ serve, never 429 (issue: `ab -n 1000 -c 10` and k6 at 150 req/s got hundreds of 
 import collections
 import json
 import re
-import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI, ROOT
+from tests.conftest import ROOT
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e
@@ -52,18 +51,6 @@ def test_k6_at_500_rps_from_one_client_fails_nothing(stack: Stack, tmp_path: Pat
     assert result["completed"] >= NEARLY_ALL * offered, "one client must get nearly every request served"
     assert logged[429] == 0, "a per-client limit answered the load test"
     assert logged[200] >= result["completed"], f"nginx saw fewer requests than k6 completed: {logged}"
-
-
-@pytest.fixture(scope="module")
-def ab() -> str:
-    """apache2-utils' ab, which `make setup` installs: a failure in CI, a loud skip elsewhere."""
-    path = shutil.which("ab")
-    if path is None:
-        message = "ab (apache2-utils) is not installed: run `make setup`"
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(f"SKIPPED, NOT PASSED: {message}")
-    return path
 
 
 def test_the_issues_ab_command_gets_no_429(stack: Stack, ab: str, tally) -> None:
