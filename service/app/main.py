@@ -51,13 +51,13 @@ def begin_drain(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
-    jobs = JobQueue(settings.max_queue)
+    jobs = JobQueue(settings.max_wait_s)
     runtime_name = runtime.name()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        logger.info("replica=%s ready on port %d (max_n=%d, max_queue=%d)",
-                    settings.replica_id, settings.port, settings.max_n, settings.max_queue)
+        logger.info("replica=%s ready on port %d (max_n=%d, max_wait_s=%.2f)",
+                    settings.replica_id, settings.port, settings.max_n, settings.max_wait_s)
         yield
         jobs.shutdown()
         logger.info("replica=%s stopped", settings.replica_id)
@@ -112,6 +112,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def readyz() -> JSONResponse:
         if app.state.draining:
             return JSONResponse({"status": "draining"}, status_code=503)
-        return JSONResponse({"status": "ready", "jobs": jobs.admitted})
+        return JSONResponse({"status": "ready", "jobs": jobs.admitted, "wait_s": jobs.expected_wait_s})
 
     return app

@@ -22,6 +22,12 @@ RENAMED = {old: f"API_{old}" for old in (
 # API_MAX_N's own bound: the sum stays within 64 bits, where PyPy's ints stay fast. On PyPy
 # (~1 ns a step) that is ~4 s; on CPython (~40 ns) keep API_MAX_N near its default.
 MAX_N_CEILING = 4_000_000_000
+# Settings replaced by one that means something else, so a rename would not do: the
+# message says what the new one holds.
+REPLACED = {
+    "API_MAX_QUEUE": ("API_MAX_WAIT_S", "the seconds a new /api request may wait behind the work already "
+                                        "admitted before the replica sheds it (default 0.5), not a number of jobs"),
+}
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
@@ -54,8 +60,8 @@ def _float(env: Mapping[str, str], name: str, default: float, low: float, high: 
         value = float(raw)
     except ValueError:
         raise SettingsError(f"{name}={raw!r} is not a number; set it to {low:g}..{high:g} or unset it") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{name}={value:g} is out of range; set it to {low:g}..{high:g} or unset it")
+    if not low <= value <= high:  # also refuses nan and inf
+        raise SettingsError(f"{name}={raw} is out of range; set it to {low:g}..{high:g} or unset it")
     return value
 
 
@@ -71,11 +77,16 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 def _refuse_old_names(env: Mapping[str, str]) -> None:
+    problems = []
     found = [old for old in RENAMED if old in env]
     if found:
         renames = ", ".join(f"{old} to {RENAMED[old]}" for old in found)
-        raise SettingsError(f"{', '.join(found)} {'is' if len(found) == 1 else 'are'} no longer read: "
-                            f"rename {renames} (in .env, compose or the shell). Replica settings are all API_*.")
+        problems.append(f"{', '.join(found)} {'is' if len(found) == 1 else 'are'} no longer read: rename "
+                        f"{renames} (in .env, compose or the shell). Replica settings are all API_*.")
+    problems += [f"{old} is no longer read: set {new} instead (in .env, compose or the shell), {meaning}."
+                 for old, (new, meaning) in REPLACED.items() if old in env]
+    if problems:
+        raise SettingsError(" ".join(problems))
 
 
 @dataclass(frozen=True)
@@ -89,9 +100,10 @@ class Settings:
     # Upper bound for /api?n=. 10**7 costs about 0.5 s of CPU on a 2020s core, so one
     # request can never hold a replica for much more than a second.
     max_n: int = 10_000_000
-    # /api jobs allowed to wait behind the running one before the replica sheds load
-    # with 503 + Retry-After. At ~45 ms a job, 16 waiting is ~0.7 s of queue.
-    max_queue: int = 16
+    # Seconds a new /api job may wait behind the work already admitted (the running job in
+    # full, plus the waiting ones, each estimated from its n) before the replica sheds it
+    # with 503 + Retry-After: ~14 of the article's jobs on CPython, ~600 on PyPy. 0: none wait.
+    max_wait_s: float = 0.5
     retry_after_s: int = 1
     # Connections uvicorn accepts before it answers 503 itself (--limit-concurrency).
     limit_concurrency: int = 256
@@ -121,7 +133,7 @@ class Settings:
             host=_str(env, "API_HOST", cls.host),
             port=_int(env, "API_PORT", cls.port, 1, 65535),
             max_n=_int(env, "API_MAX_N", cls.max_n, 0, MAX_N_CEILING),
-            max_queue=_int(env, "API_MAX_QUEUE", cls.max_queue, 0, 10_000),
+            max_wait_s=_float(env, "API_MAX_WAIT_S", cls.max_wait_s, 0, 60),
             retry_after_s=_int(env, "API_RETRY_AFTER_S", cls.retry_after_s, 1, 3600),
             limit_concurrency=_int(env, "API_LIMIT_CONCURRENCY", cls.limit_concurrency, 1, 100_000),
             keep_alive_s=_int(env, "API_KEEP_ALIVE_S", cls.keep_alive_s, 1, 3600),

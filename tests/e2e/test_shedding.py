@@ -1,7 +1,7 @@
 """Load shedding through nginx: a busy replica's 503 goes to another replica, and only when
 every replica is busy does the client get a 503, at once, with Retry-After.
 
-A stack of 2 replicas that queue nothing (API_MAX_QUEUE=0), so one running job makes a
+A stack of 2 replicas that let nothing wait (API_MAX_WAIT_S=0), so one running job makes a
 replica shed, and the retry path can be seen with a handful of requests.
 """
 
@@ -24,7 +24,7 @@ HEAVY = f"/api?n={HEAVY_N}"
 @pytest.fixture(scope="module")
 def tight_stack(docker: None) -> Iterator[Stack]:
     stack = Stack("pycluster-shed", int(os.environ.get("SHED_HTTP_PORT", "18800")))
-    stack.env.update(API_MAX_QUEUE="0", API_MAX_N=str(HEAVY_N))
+    stack.env.update(API_MAX_WAIT_S="0", API_MAX_N=str(HEAVY_N))
     stack.compose("down", "--remove-orphans", "-t", "5")
     stack.up(2)
     stack.wait_serving(stack.replicas())

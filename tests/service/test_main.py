@@ -1,4 +1,5 @@
 import asyncio
+import re
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -27,8 +28,16 @@ async def serve(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncC
             yield app, client
 
 
+async def until(predicate: Callable[[], bool]) -> None:
+    for _ in range(400):
+        if predicate():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("condition not reached in 2 s")
+
+
 def check(test: Check, **overrides: object) -> None:
-    settings = Settings(**{"replica_id": "replica-a", "max_n": MAX_N, "max_queue": 0, **overrides})
+    settings = Settings(**{"replica_id": "replica-a", "max_n": MAX_N, "max_wait_s": 0, **overrides})
 
     async def main() -> None:
         async with serve(settings) as (app, client):
@@ -90,7 +99,7 @@ def test_hello_and_unknown_paths_are_json() -> None:
 
 def test_readiness_turns_false_while_draining() -> None:
     async def test(app: FastAPI, client: httpx.AsyncClient) -> None:
-        assert (await client.get("/readyz")).json() == {"status": "ready", "jobs": 0}
+        assert (await client.get("/readyz")).json() == {"status": "ready", "jobs": 0, "wait_s": None}
         begin_drain(app)
         ready = await client.get("/readyz")
         assert ready.status_code == 503
@@ -101,16 +110,19 @@ def test_readiness_turns_false_while_draining() -> None:
     check(test)
 
 
+def blocking_job(gate: threading.Event, started: threading.Event) -> Callable[[int], None]:
+    def job(n: int) -> None:
+        started.set()
+        gate.wait(5)
+    return job
+
+
 def test_a_busy_replica_sheds_with_503_and_retry_after() -> None:
     gate = threading.Event()
     started = threading.Event()
 
-    def blocker() -> None:
-        started.set()
-        gate.wait(5)
-
     async def test(app: FastAPI, client: httpx.AsyncClient) -> None:
-        busy = asyncio.ensure_future(app.state.jobs.run(blocker))
+        busy = asyncio.ensure_future(app.state.jobs.run(blocking_job(gate, started), 0))
         await asyncio.to_thread(started.wait, 5)
         health = await client.get("/healthz")
         shed = await client.get("/api", params={"n": 1})
@@ -119,7 +131,44 @@ def test_a_busy_replica_sheds_with_503_and_retry_after() -> None:
         assert health.status_code == 200, "health answers while the CPU job runs"
         assert shed.status_code == 503
         assert shed.headers["retry-after"] == "1"
-        assert "replica replica-a is busy: 0 jobs are already waiting (limit 0)" in shed.json()["detail"]
+        assert shed.json()["detail"] == ("replica replica-a is busy: 1 job is already waiting (limit 0 s). "
+                                         "Retry after 1 s, or add replicas.")
         assert (await client.get("/api", params={"n": 1})).status_code == 200, "it recovers once free"
 
     check(test)
+
+
+def test_admission_weighs_each_request_by_its_n_and_readiness_shows_the_wait() -> None:
+    """A limit of 1 s: a tiny job running leaves room for an n=5000 request, and readiness
+    counts both at the rate learnt from a first n=5000 request; a running job of n=10**12
+    (no machine runs that in 1 s) makes the next request shed."""
+    gates = [threading.Event(), threading.Event()]
+    started = [threading.Event(), threading.Event()]
+
+    async def test(app: FastAPI, client: httpx.AsyncClient) -> None:
+        jobs = app.state.jobs
+        assert (await client.get("/api", params={"n": MAX_N})).status_code == 200
+        await until(lambda: jobs.admitted == 0)
+        rate = jobs.rate.seconds_per_unit
+
+        tiny = asyncio.ensure_future(jobs.run(blocking_job(gates[0], started[0]), 0))
+        await asyncio.to_thread(started[0].wait, 5)
+        queued = asyncio.ensure_future(client.get("/api", params={"n": MAX_N}))
+        await until(lambda: jobs.admitted == 2)
+        ready = (await client.get("/readyz")).json()
+        gates[0].set()
+        await tiny
+        assert (await queued).status_code == 200
+        assert ready == {"status": "ready", "jobs": 2, "wait_s": pytest.approx(rate * (1 + MAX_N + 1))}
+
+        await until(lambda: jobs.admitted == 0)
+        huge = asyncio.ensure_future(jobs.run(blocking_job(gates[1], started[1]), 10**12))
+        await asyncio.to_thread(started[1].wait, 5)
+        shed = await client.get("/api", params={"n": 0})
+        gates[1].set()
+        await huge
+        assert shed.status_code == 503
+        assert re.fullmatch(r"replica replica-a is busy: about \d+\.\d\d s of work is already waiting "
+                            r"\(1 job; limit 1 s\)\. Retry after 1 s, or add replicas\.", shed.json()["detail"])
+
+    check(test, max_wait_s=1)
