@@ -14,6 +14,7 @@ same job takes ~35 ms on CPython and ~0.8 ms on PyPy, and n ranges over 10**7.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -67,8 +68,15 @@ class RunRate:
 
 
 class JobQueue:
-    def __init__(self, max_wait_s: float, clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(self, max_wait_s: float, clock: Callable[[], float] = time.perf_counter,
+                 inline_max_s: float | None = None) -> None:
         self.max_wait_s = max_wait_s
+        # A job shorter than this runs on the event loop when the worker is idle: handing it
+        # to the thread and back costs ~0.5 ms on PyPy (docs/runtimes.md), more than the
+        # article's job itself there. The bound is the GIL's switch interval (5 ms), the
+        # time a job on the thread may already keep the loop from running anyway.
+        # https://docs.python.org/3/library/sys.html#sys.setswitchinterval
+        self.inline_max_s = sys.getswitchinterval() if inline_max_s is None else inline_max_s
         self.rate = RunRate()
         self._clock = clock
         self._admitted = 0  # the running job plus the waiting ones
@@ -86,10 +94,16 @@ class JobQueue:
         return None if rate is None else self._units * rate
 
     async def run(self, fn: Callable[[int], T], n: int) -> T:
-        """fn(n) on the worker thread, where n sizes the job: its cost grows as n + 1."""
+        """fn(n), where n sizes the job (its cost grows as n + 1): on the worker thread, or
+        at once on the event loop when the worker is idle and the job is known to be short."""
         self._check_wait()
-        loop = asyncio.get_running_loop()
         units = n + 1
+        rate = self.rate.seconds_per_unit
+        if not self._admitted and rate is not None and units * rate < self.inline_max_s:
+            result, took = self._timed(fn, n)
+            self.rate.observe(took, units)
+            return result
+        loop = asyncio.get_running_loop()
         self._admitted += 1
         self._units += units
         future = self._executor.submit(self._timed, fn, n)
@@ -108,7 +122,7 @@ class JobQueue:
             raise Overloaded(self._admitted, wait, self.max_wait_s)
 
     def _timed(self, fn: Callable[[int], T], n: int) -> tuple[T, float]:
-        # Timed here, on the worker thread: the run alone, not the time spent queued.
+        # The run alone, not the time spent queued.
         started = self._clock()
         result = fn(n)
         return result, self._clock() - started

@@ -43,11 +43,12 @@ class Clock:
 Test = Callable[[JobQueue, Clock], Awaitable[None]]
 
 
-def check(test: Test, max_wait_s: float) -> None:
+def check(test: Test, max_wait_s: float, inline_max_s: float = 0) -> None:
     """The test against a fresh queue. Whatever it does, its gates open and its jobs end
-    before pytest reports: a job left blocked would outlive the event loop."""
+    before pytest reports: a job left blocked would outlive the event loop. By default no
+    job runs inline (on the event loop), where a gate would block the loop itself."""
     clock = Clock()
-    queue = JobQueue(max_wait_s, clock=clock)
+    queue = JobQueue(max_wait_s, clock=clock, inline_max_s=inline_max_s)
 
     async def main() -> None:
         # A failed test leaves callers whose exception nobody awaited. asyncio would log them
@@ -246,3 +247,43 @@ def test_a_job_that_fails_frees_its_slot_and_teaches_nothing() -> None:
 
     check(test, max_wait_s=0)
 
+
+
+def where(clock: Clock, seconds_per_unit: float) -> tuple[Callable[[int], int], list[str]]:
+    """A job that records the thread it ran on."""
+    ran_on: list[str] = []
+    job = clock.job(seconds_per_unit)
+
+    def run(n: int) -> int:
+        ran_on.append(threading.current_thread().name)
+        return job(n)
+    return run, ran_on
+
+
+def test_a_short_job_on_an_idle_replica_runs_on_the_event_loop() -> None:
+    async def test(queue: JobQueue, clock: Clock) -> None:
+        job, ran_on = where(clock, 0.001)
+        assert await queue.run(job, 0) == 0  # no estimate yet: the worker thread
+        assert await queue.run(job, 0) == 0  # 1 ms known, under the 5 ms bound: inline
+        assert await queue.run(job, 9) == 9  # 10 ms: the worker thread again
+        assert ran_on[0].startswith("cpu-job") and ran_on[2].startswith("cpu-job")
+        assert ran_on[1] == threading.current_thread().name
+        assert queue.rate.seconds_per_unit == pytest.approx(0.001)  # inline jobs teach it too
+    check(test, max_wait_s=1, inline_max_s=0.005)
+
+
+def test_a_short_job_waits_its_turn_behind_a_busy_worker() -> None:
+    """FIFO holds: inline only when nothing is admitted, never ahead of a waiting job."""
+    async def test(queue: JobQueue, clock: Clock) -> None:
+        await timed(queue, clock, 0.001)
+        gate = clock.gate()
+        long = asyncio.ensure_future(queue.run(clock.job(0.001, gate), 99))
+        await wait_until(lambda: queue.admitted == 1)
+        job, ran_on = where(clock, 0.001)
+        short = asyncio.ensure_future(queue.run(job, 0))
+        await asyncio.sleep(0.05)
+        assert not short.done() and ran_on == []
+        gate.set()
+        assert (await long, await short) == (99, 0)
+        assert ran_on[0].startswith("cpu-job")
+    check(test, max_wait_s=1, inline_max_s=0.005)
