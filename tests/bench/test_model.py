@@ -59,3 +59,11 @@ def test_k6_summary_js_writes_exactly_the_run_fields() -> None:
     body = body[body.index("return {"):body.index("\n  };")]
     written = set(re.findall(r"^    (\w+)[:,]", body, re.MULTILINE))
     assert set(model.K6_FIELDS) <= written, f"summary.js does not write {set(model.K6_FIELDS) - written}"
+
+
+def test_process_cpu_counts_user_and_system_ticks_after_the_command_name() -> None:
+    from bench.cpu import TICK_S, process_cpu_s
+
+    # pid (comm) state ppid ... utime=250 stime=50 (fields 14 and 15); the name has a ") ".
+    line = "4242 (python -m app) ) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 50 0 0 20 0 3 0"
+    assert process_cpu_s(line) == pytest.approx(300 * TICK_S)
