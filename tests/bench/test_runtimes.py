@@ -6,17 +6,20 @@ SWEEP_RUNS=3 on a busy 2-core VM): its numbers say nothing about speed, and noth
 asserts one; they are checked only against each other and against the rules.
 """
 
+import contextlib
 import json
 import os
 import subprocess
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
-from bench import chart, docker_stack, host, report, runtimes
+from bench import chart, docker_stack, host, k6, report, runtimes
+from bench import runner as runner_module
 from bench.model import ARTICLE_ROWS, RATIO_RULES, Run, RuntimeResult, Runtimes
-from bench.profiles import MANY, NODE, ONE, PROFILES, RUNTIME_PROFILES, WORKERS
+from bench.profiles import MANY, NODE, ONE, PROFILES, RUNTIME_PROFILES, WORKERS, Profile
 from bench.progress import Progress
 from bench.settings import BenchError, Settings
 from tests.conftest import ROOT
@@ -238,3 +241,70 @@ def test_report_md_summary_json_and_chart(summary: Runtimes, tmp_path: Path) -> 
     assert "| article: without cluster |" in md and "## Capacity at" in md
     for name in ("chart.png", "chart.svg"):
         assert (tmp_path / name).stat().st_size > 1000
+
+
+# ---- the command, with k6 and Docker faked ---------------------------------------------------
+
+
+class FakeBackend:
+    """Brings nothing up; says which profiles it was asked for."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.stacks: list[tuple[str, int]] = []
+
+    @contextlib.contextmanager
+    def stack(self, profile: Profile, replicas: int) -> Iterator[str]:
+        self.stacks.append((profile.name, replicas))
+        yield f"http://fake/{profile.name}"
+
+    def runtime_version(self, profile: Profile, url: str) -> str:
+        return f"{profile.runtime} 1.0"
+
+
+def test_the_command_runs_the_articles_test_then_a_fixed_vus_search(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Each fake server sustains up to its capacity; k6 is asked what the command asks.
+    capacities = {"cpython-one": 20, "cpython-many": 36, "pypy-one": 300, "pypy-many": 500, "node": 700}
+    template = Run.from_dict(json.loads(FIXTURE.read_text())["results"][0]["article"])
+    loads: list[tuple[str, k6.Load]] = []
+
+    def fake_k6(_k6: str, load: k6.Load, context: k6.Context, *_args: object, **_kw: object) -> Run:
+        loads.append((context.profile, load))
+        ok = load.rate <= capacities[context.profile]
+        return Run.from_dict({**template.to_dict(), "profile": context.profile, "replicas": context.replicas,
+                              "offered_rate": load.rate, "concurrency": load.vus, "failed": 0,
+                              "dropped": 0 if ok else 7, "p95_ms": 20.0, "thresholds_passed": ok})
+
+    backend = FakeBackend()
+    monkeypatch.setattr(k6, "run", fake_k6)
+    monkeypatch.setattr(runtimes.backends, "pick", lambda *_args: backend)
+    monkeypatch.setattr(runtimes.probe, "job_ms", lambda url: 1000 / capacities[url.rsplit("/", 1)[1]])
+    monkeypatch.setattr(runtimes.time, "sleep", lambda _s: None)
+    monkeypatch.setattr(runner_module.time, "sleep", lambda _s: None)
+    for name, value in {"RESULTS_DIR": str(tmp_path), "SCALE": "2", "RUNTIMES_VUS": "24", "VUS": "10",
+                        "SWEEP_RUNS": "8", "DURATION": "20s"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("RATE", raising=False)
+    monkeypatch.delenv("API_IMAGE", raising=False)
+
+    out = runtimes.runtimes(Settings.from_env(), "docker", list(RUNTIME_PROFILES))
+
+    assert backend.stacks == [("cpython-one", 1), ("cpython-many", 2), ("pypy-one", 1), ("pypy-many", 2),
+                              ("node", 2)]
+    for profile in capacities:
+        article, *steps = [load for name, load in loads if name == profile]
+        assert (article.rate, article.vus, article.duration) == (150, 10, "20s"), "not the article's test"
+        assert steps and {s.vus for s in steps} == {24}, f"{profile}: the search did not hold RUNTIMES_VUS"
+    summary = Runtimes.from_dict(json.loads((out / "summary.json").read_text()))
+    for r in summary.results:
+        # Within the search's 5%: what the fake server sustains, never more.
+        assert 0.95 * capacities[r.profile] - 1 <= r.capacity <= capacities[r.profile], r.profile
+        assert r.version == f"{r.runtime} 1.0"
+    printed = capsys.readouterr().out
+    for text in ("article: without cluster", "PyPy, 2 replicas + nginx", "Node cluster, 2 workers",
+                 "PyPy one / CPython one", "Capacity at 24 VUs"):
+        assert text in printed
+    for name in ("report.md", "chart.png", "chart.svg"):
+        assert (out / name).stat().st_size > 0
