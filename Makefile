@@ -23,6 +23,10 @@ PYTEST := $(VENV)/bin/pytest
 COMPOSE ?= docker compose
 # The stock nginx command in the running container: compose mounts nginx/ at /etc/nginx.
 NGINX_EXEC := $(COMPOSE) exec -T nginx nginx
+# The seed article's Node cluster, a yardstick beside the stack (reference/node-cluster/).
+# Its .env links to ours, so NODE_IMAGE from make offline-images applies here too.
+NODE_COMPOSE := $(COMPOSE) -f reference/node-cluster/compose.yml
+DOCKERFILES := service/Dockerfile $(wildcard reference/*/Dockerfile)
 
 .PHONY: help
 help: ## List the targets
@@ -98,6 +102,15 @@ swarm-rollout: ## Swarm: rebuild, then a rolling update of every api task (start
 swarm-down: ## Swarm: remove the stack and wait until it is gone (the swarm itself stays)
 	bash scripts/swarm.sh down
 
+.PHONY: node-up
+node-up: ## The article's Node cluster, for comparison: build, start, wait healthy (WORKERS, NODE_PORT)
+	$(NODE_COMPOSE) up -d --build --wait
+	@echo "node-up: the article's Express cluster at http://$$($(NODE_COMPOSE) port node 3000)/api"
+
+.PHONY: node-down
+node-down: ## Stop and remove the Node cluster
+	$(NODE_COMPOSE) down --remove-orphans
+
 # gixy's status_page_exposed wants allow/deny inside the stub_status location itself; the
 # ones in nginx/sites/status.conf are on its server, which the location inherits:
 # https://nginx.org/en/docs/http/ngx_http_access_module.html (a false positive).
@@ -108,7 +121,7 @@ lint: lint-setup ## Static checks, as CI runs them: ruff, mypy --strict, shellch
 	$(VENV)/bin/ruff check
 	$(VENV)/bin/mypy
 	$(VENV)/bin/shellcheck scripts/*.sh .ci/run
-	$(VENV)/bin/hadolint service/Dockerfile
+	$(VENV)/bin/hadolint $(DOCKERFILES)
 	$(VENV)/bin/gixy --skips $(GIXY_SKIPS) nginx/nginx.conf
 
 .PHONY: lint-setup

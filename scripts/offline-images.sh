@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Stand-in base images for machines that cannot reach a container registry.
 #
-# Builds a Python, a PyPy and an nginx image from Debian packages with debootstrap, then
-# records them in .env (PYTHON_IMAGE=..., PYPY_IMAGE=..., NGINX_IMAGE=...), which docker compose
-# reads by itself. After this, a plain `docker compose up --scale api=8` works offline.
+# Builds a Python, a PyPy, an nginx and two Node.js images from Debian packages with
+# debootstrap, then records them in .env (PYTHON_IMAGE=..., PYPY_IMAGE=..., NGINX_IMAGE=...,
+# NODE_IMAGE=..., NODE_BUILD_IMAGE=...), which docker compose reads by itself. After this, a
+# plain `docker compose up --scale api=8` works offline (RUNTIME=pypy too), and so does the
+# Node reference (reference/node-cluster/compose.yml, whose .env links to this one).
 # Images that already exist are reused; on a machine with a registry you never need this.
 #
 #   scripts/offline-images.sh            build what is missing, write .env
@@ -20,6 +22,11 @@ PYPY_STANDIN=${PYPY_STANDIN:-local/pypy-base:sid}
 # holding an older stand-in builds the new one instead of reusing the old.
 # sid-2: /var/log/nginx/{access,error}.log forward to stdout/stderr, as in the official image.
 NGINX_STANDIN=${NGINX_STANDIN:-local/nginx-base:sid-2}
+# The Node reference: the runtime needs only nodejs; npm (for `npm ci` in the build stage)
+# is a second image on top, since Debian's npm brings ~370 packages (node-gyp, python3, dev
+# headers) that the runtime image is better without. The build tag names its base's too.
+NODE_STANDIN=${NODE_STANDIN:-local/node-base:bookworm}
+NODE_BUILD_STANDIN=${NODE_BUILD_STANDIN:-local/node-build:bookworm}
 ENV_FILE=${ENV_FILE:-.env}
 # The host's CA bundle goes into the images so that pip inside `docker build` trusts
 # a TLS-inspecting proxy, as a user behind a corporate proxy would have to do.
@@ -47,6 +54,16 @@ nginx_like_official() {
     as_root ln -sf /dev/stderr "$1/var/log/nginx/error.log"
 }
 
+# import_rootfs DIR IMAGE: DIR as IMAGE, with the host's CA bundle. The bundle goes in
+# last, so that no package step before it (update-ca-certificates) drops the host's CAs.
+import_rootfs() {
+    local rootfs=$1 image=$2
+    [ -f "$CA_BUNDLE" ] && as_root cp "$CA_BUNDLE" "$rootfs/etc/ssl/certs/ca-certificates.crt"
+    as_root rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+    as_root tar -C "$rootfs" -c . | docker import -c 'ENV LANG=C.UTF-8' - "$image" >/dev/null
+    log "built $image"
+}
+
 # build_image IMAGE SUITE PACKAGES [FINISH]: FINISH is called with the rootfs before import.
 build_image() {
     local image=$1 suite=$2 include=$3 finish=${4:-} rootfs
@@ -61,11 +78,39 @@ build_image() {
     log "building $image from Debian $suite (about a minute)..."
     as_root debootstrap --variant=minbase --include="$include" "$suite" "$rootfs" >"$rootfs.log" 2>&1 || {
         log "debootstrap failed, last lines of $rootfs.log:"; tail -n 20 "$rootfs.log" >&2; exit 1; }
-    [ -f "$CA_BUNDLE" ] && as_root cp "$CA_BUNDLE" "$rootfs/etc/ssl/certs/ca-certificates.crt"
-    as_root rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
     [ -z "$finish" ] || "$finish" "$rootfs"
-    as_root tar -C "$rootfs" -c . | docker import -c 'ENV LANG=C.UTF-8' - "$image" >/dev/null
-    log "built $image"
+    import_rootfs "$rootfs" "$image"
+}
+
+# derive_image IMAGE BASE PACKAGES: BASE (a stand-in from here) plus Debian PACKAGES
+# (comma-separated, as for debootstrap), installed by apt in a chroot. For packages that
+# debootstrap cannot install: it ignores virtual packages, and npm depends on several
+# (node-cli-table3, node-cssesc, ...).
+derive_image() {
+    local image=$1 base=$2 rootfs cid packages
+    IFS=, read -ra packages <<<"$3"
+    if docker image inspect "$image" >/dev/null 2>&1; then
+        log "$image already exists, reusing it (docker rmi $image to rebuild)"
+        return
+    fi
+    docker image inspect "$base" >/dev/null 2>&1 || die "$image is built on $base, which is missing"
+    rootfs=$(mktemp -d /tmp/rootfs.XXXXXX)
+    # shellcheck disable=SC2064  # expand now: $rootfs is local to this call
+    trap "as_root rm -rf '$rootfs' '$rootfs.log'" RETURN
+    log "building $image: $base + $3 (about a minute)..."
+    cid=$(docker create "$base" true)
+    docker export "$cid" | as_root tar -C "$rootfs" -x
+    docker rm "$cid" >/dev/null
+    # The chroot shares the host's network, so apt needs the host's resolver (docker
+    # replaces this file in every container anyway).
+    as_root cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
+    {
+        as_root chroot "$rootfs" apt-get update -qq &&
+            as_root chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive \
+                apt-get install -y -qq --no-install-recommends "${packages[@]}"
+    } >"$rootfs.log" 2>&1 || {
+        log "apt-get in $base failed, last lines of $rootfs.log:"; tail -n 20 "$rootfs.log" >&2; exit 1; }
+    import_rootfs "$rootfs" "$image"
 }
 
 set_env_var() {
@@ -79,14 +124,15 @@ set_env_var() {
 # The value of KEY in .env, empty when absent.
 env_value() { [ -f "$ENV_FILE" ] && sed -n "s/^$1=//p" "$ENV_FILE" | tail -n 1; }
 
-# ensure VAR IMAGE SUITE PACKAGES [FINISH]: build IMAGE if missing and point VAR at it.
+# ensure VAR BUILDER IMAGE ARGS...: `BUILDER IMAGE ARGS...` if IMAGE is missing, then
+# point VAR at IMAGE.
 ensure() {
-    local var=$1 image=$2 current
+    local var=$1 image=$3 current
     current=$(env_value "$var" || true)
     if [ "$MODE" = refresh ] && [ "${current%:*}" != "${image%:*}" ]; then
         return  # .env names another image (pulled, or the user's own): leave it alone
     fi
-    build_image "${@:2}"
+    "${@:2}"
     [ "$current" = "$image" ] || { set_env_var "$var" "$image"; log "$ENV_FILE: $var=$image (was: ${current:-unset})"; }
 }
 
@@ -97,8 +143,12 @@ case ${1:-} in
     *) die "usage: $0 [--refresh]" ;;
 esac
 
-ensure PYTHON_IMAGE "$PYTHON_STANDIN" bookworm python3,python3-venv,ca-certificates
-ensure PYPY_IMAGE "$PYPY_STANDIN" sid pypy3,pypy3-venv,ca-certificates
+ensure PYTHON_IMAGE build_image "$PYTHON_STANDIN" bookworm python3,python3-venv,ca-certificates
+ensure PYPY_IMAGE build_image "$PYPY_STANDIN" sid pypy3,pypy3-venv,ca-certificates
 # nginx >= 1.27.3 is needed for `server ... resolve` in an upstream; bookworm has 1.22,
 # sid has 1.30. https://nginx.org/en/docs/http/ngx_http_upstream_module.html#resolve
-ensure NGINX_IMAGE "$NGINX_STANDIN" sid nginx,ca-certificates nginx_like_official
+ensure NGINX_IMAGE build_image "$NGINX_STANDIN" sid nginx,ca-certificates nginx_like_official
+# Node.js 18 (bookworm's) runs the reference's Express 5; Debian's node trusts the system
+# CA bundle, so npm in `docker build` trusts the host's CAs with no extra setting.
+ensure NODE_IMAGE build_image "$NODE_STANDIN" bookworm nodejs,ca-certificates
+ensure NODE_BUILD_IMAGE derive_image "$NODE_BUILD_STANDIN" "$NODE_STANDIN" npm

