@@ -82,7 +82,9 @@ def runtimes(out: Path, summary: Runtimes) -> None:
     """The article's test (its two published rows, hatched, beside ours) and the capacities."""
     names = [a.label for a in ARTICLE_ROWS] + [runtime_label(r) for r in summary.results]
     article = len(ARTICLE_ROWS)
-    colors = ["lightgrey"] * article + [f"C{i}" for i in range(len(summary.results))]
+    # No red among the profiles: red is what was not served.
+    palette = ["tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:cyan", "tab:olive"]
+    colors = ["lightgrey"] * article + [palette[i % len(palette)] for i in range(len(summary.results))]
     hatches = ["//"] * article + [""] * len(summary.results)
     ys = list(range(len(names)))
     fig, (left, middle, right) = plt.subplots(1, 3, figsize=(15, 0.45 * len(names) + 3), sharey=True)

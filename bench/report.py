@@ -110,7 +110,7 @@ def runtimes_table(summary: Runtimes) -> Table:
     test on this machine, in the same columns."""
     rows = [RUNTIMES_HEADER]
     for a in ARTICLE_ROWS:
-        rows.append([a.label, "Node.js, the article's machine", "150 req/s, 20 s", "", str(a.completed),
+        rows.append([a.label, "Node.js, the article's machine", "150 req/s, 20s", "", str(a.completed),
                      str(a.errors), "", f"{a.mean_ms:.1f} ms", "", f"{a.max_ms:.1f} ms"])
     for r in summary.results:
         run = r.article

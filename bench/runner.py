@@ -57,7 +57,8 @@ class Runner:
             note(f"{tag}: {rate:g} req/s {'sustained' if ok else 'NOT sustained'} (failed {run.failed}, "
                  f"dropped {run.dropped}, p95 {run.p95_ms:.0f} ms)")
             if not ok:
-                self.progress.say(f"cooling down {COOL_DOWN_S} s so nginx takes the replicas back")
+                why = " so nginx takes the replicas back" if profile.behind_nginx else ""
+                self.progress.say(f"cooling down {COOL_DOWN_S} s{why}")
                 time.sleep(COOL_DOWN_S)
             return run
         return capacity.search(measure, start, p95_ms, self.settings.sweep_runs)
