@@ -172,6 +172,10 @@ bench-workers: setup ## Compare SCALE replicas behind nginx with one container r
 bench-rate: setup ## High request rates: nginx + SCALE replicas vs uvicorn --workers SCALE on GET / and /api?n=1000
 	$(BENCH_ENV) $(PY) -m bench rate
 
+.PHONY: bench-runtimes
+bench-runtimes: setup ## CPython and PyPy (1 and SCALE replicas) and the article's Node cluster: its test, then capacity at RUNTIMES_VUS
+	$(BENCH_ENV) $(PY) -m bench runtimes
+
 .PHONY: bench-cost
 bench-cost: ## Server CPU per /api request against the bare loop, in one process (no Docker)
 	$(PY) -m bench cost

@@ -1,11 +1,11 @@
-"""python -m bench {compare,sweep,rate,cost}: see the Makefile's bench targets for the usual calls."""
+"""python -m bench {compare,sweep,rate,runtimes,cost}: see the Makefile's bench targets for the usual calls."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import backends, profiles
+from . import backends, profiles, runtimes
 from .compare import compare
 from .progress import note
 from .rate import rate
@@ -17,7 +17,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=(
         "Benchmark the api with k6. Settings come from the environment: RATE, DURATION, VUS, SCALE "
         "(default: one replica per core), REPEAT, PROBE_DURATION, HTTP_PORT, WORKERS_PORT, P95_MS, P99_MS, "
-        "RATE_P95_MS, SWEEP_SCALES, SWEEP_DURATION, SWEEP_RUNS, BENCH_PROJECT, RESULTS_DIR, K6, NGINX."))
+        "RATE_P95_MS, SWEEP_SCALES, SWEEP_DURATION, SWEEP_RUNS, RUNTIMES_VUS, NODE_PORT, API_IMAGE, BENCH_PROJECT, "
+        "RESULTS_DIR, K6, NGINX."))
     parser.add_argument("--backend", choices=backends.CHOICES, default="auto",
                         help="docker: compose profiles; host: replicas as host processes behind a host nginx")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -26,11 +27,20 @@ def parse(argv: list[str]) -> argparse.Namespace:
     sw = sub.add_parser("sweep", help="capacity at each of SWEEP_SCALES replicas vs ideal linear scaling")
     sw.add_argument("--with-workers", action="store_true", help="also sweep uvicorn --workers N")
     sub.add_parser("rate", help="nginx + SCALE replicas vs uvicorn --workers SCALE on cheap requests")
+    rt = sub.add_parser("runtimes", help="the article's test, then capacity at RUNTIMES_VUS VUs: CPython and PyPy "
+                                         "(1 and SCALE replicas) and the Node cluster (Docker unless --backend host)")
+    rt.add_argument("--profiles", default="", help="comma-separated subset, default all: "
+                                                   f"{', '.join(p.name for p in profiles.RUNTIME_PROFILES)}")
     sub.add_parser("cost", help="server CPU per /api request against the bare loop (no Docker)")
     args = parser.parse_args(argv)
     if args.command == "compare":
         try:
             args.profiles = profiles.parse(args.profiles)
+        except ValueError as exc:
+            parser.error(str(exc))
+    if args.command == "runtimes":
+        try:
+            args.profiles = runtimes.parse(args.profiles)
         except ValueError as exc:
             parser.error(str(exc))
     return args
@@ -46,6 +56,9 @@ def main(argv: list[str]) -> int:
             sweep(settings, args.backend, args.with_workers)
         elif args.command == "rate":
             rate(settings, args.backend)
+        elif args.command == "runtimes":
+            # PyPy and Node run in containers: auto means Docker here, never host processes.
+            runtimes.runtimes(settings, "docker" if args.backend == "auto" else args.backend, args.profiles)
         else:
             from .cost import cost  # imports the service and uvicorn: only when asked
 

@@ -10,13 +10,12 @@ import time
 from pathlib import Path
 
 from . import backends, chart, machine, probe, report
-from .model import Compare, Rate, Run
+from .model import ARTICLE_RATE, Compare, Rate, Run
 from .profiles import ONE, Profile
 from .progress import Progress, note
 from .runner import COOL_DOWN_S, STARTUP_S, Runner, results_dir
 from .settings import BenchError, Settings, duration_s
 
-ARTICLE_RATE = 150.0
 OVERLOAD = 1.3      # one replica gets 30% more than it sustains: its queue grows
 MANY_SHARE = 0.7    # of the ideal min(N, cores) x one replica, what the many profile surely sustains
 EQUAL_LOAD = 0.8    # profiles compared at equal load (no single replica): 80% of the first one's capacity

@@ -1,8 +1,11 @@
 """The Docker backend: each profile is a compose override file in compose/.
 
 compose/one.yml (one replica behind nginx), compose/many.yml (SCALE replicas behind nginx),
-compose/workers.yml (one container, uvicorn --workers N, no nginx). Each run is its own
-compose project (BENCH_PROJECT), so it never touches a stack started with `make up`.
+compose/workers.yml (one container, uvicorn --workers N, no nginx). A profile that pins its
+runtime builds and runs the api on it (RUNTIME=cpython|pypy); the `node` profile runs the
+article's own system from its own compose file, reference/node-cluster/compose.yml (WORKERS
+cluster workers, published on NODE_PORT, no nginx). Each run is its own compose project
+(BENCH_PROJECT), so it never touches a stack started with `make up`.
 """
 
 from __future__ import annotations
@@ -13,15 +16,42 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 
-from .profiles import Profile
+from . import probe
+from .profiles import PYTHON_RUNTIMES, Profile
 from .progress import Progress
 from .settings import ROOT, BenchError, Settings
+
+NODE_COMPOSE = ROOT / "reference" / "node-cluster" / "compose.yml"
+NODE_SERVICE = "node"
 
 
 def available() -> bool:
     if not shutil.which("docker"):
         return False
     return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
+def compose_files(profile: Profile) -> list[str]:
+    if profile.runtime == "node":
+        return [str(NODE_COMPOSE)]
+    return [str(ROOT / "docker-compose.yml"), str(ROOT / "compose" / f"{profile.shape}.yml")]
+
+
+def compose_env(settings: Settings, profile: Profile, replicas: int, environ: dict[str, str]) -> dict[str, str]:
+    """What compose interpolates: sizes, ports, and the runtime (and its image) a profile pins."""
+    env = {**environ, "SCALE": str(replicas), "WORKERS": str(replicas), "HTTP_PORT": str(settings.http_port),
+           "WORKERS_PORT": str(settings.workers_port), "NODE_PORT": str(settings.node_port)}
+    if profile.runtime in PYTHON_RUNTIMES:
+        env["RUNTIME"] = profile.runtime
+    if settings.api_image:
+        env["API_IMAGE"] = settings.api_image.replace("{runtime}", env.get("RUNTIME") or "cpython")
+    return env
+
+
+def port_of(settings: Settings, profile: Profile) -> int:
+    if profile.runtime == "node":
+        return settings.node_port
+    return settings.http_port if profile.behind_nginx else settings.workers_port
 
 
 class DockerBackend:
@@ -32,35 +62,46 @@ class DockerBackend:
         self.progress = progress
 
     def _compose(self, profile: Profile) -> list[str]:
-        return ["docker", "compose", "-p", self.settings.project,
-                "-f", str(ROOT / "docker-compose.yml"), "-f", str(ROOT / "compose" / f"{profile.name}.yml")]
+        files = compose_files(profile)
+        missing = [f for f in files if not os.path.exists(f)]
+        if missing:
+            raise BenchError(f"profile {profile.name} needs {', '.join(missing)}, which this checkout lacks"
+                             + (" (the Node reference, reference/node-cluster/)" if profile.runtime == "node" else ""))
+        return ["docker", "compose", "-p", self.settings.project, *(a for f in files for a in ("-f", f))]
 
-    def _env(self, replicas: int) -> dict[str, str]:
-        return {**os.environ, "SCALE": str(replicas), "WORKERS": str(replicas),
-                "HTTP_PORT": str(self.settings.http_port), "WORKERS_PORT": str(self.settings.workers_port)}
-
-    def _run(self, cmd: list[str], replicas: int, what: str) -> None:
-        done = subprocess.run(cmd, env=self._env(replicas), cwd=ROOT, capture_output=True, text=True)
+    def _run(self, cmd: list[str], profile: Profile, replicas: int, what: str) -> str:
+        env = compose_env(self.settings, profile, replicas, dict(os.environ))
+        done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
         if done.returncode != 0:
             tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
             raise BenchError(f"{what} failed (exit {done.returncode}):\n{tail}\nCommand: {' '.join(cmd)}")
+        return done.stdout
 
     def _down(self, profile: Profile, replicas: int) -> None:
-        self._run([*self._compose(profile), "down", "--remove-orphans", "--timeout", "10"], replicas,
+        self._run([*self._compose(profile), "down", "--remove-orphans", "--timeout", "10"], profile, replicas,
                   f"taking down compose project {self.settings.project}")
 
     @contextlib.contextmanager
     def stack(self, profile: Profile, replicas: int) -> Iterator[str]:
-        services = [] if profile.behind_nginx else ["workers"]
-        port = self.settings.http_port if profile.behind_nginx else self.settings.workers_port
+        services = [] if profile.behind_nginx or profile.runtime == "node" else ["workers"]
+        port = port_of(self.settings, profile)
         self.progress.say(f"starting compose profile {profile.title(replicas)} as project "
                           f"{self.settings.project} on port {port}")
         self._down(profile, replicas)  # a run that was killed may have left it up
         try:
             self._run([*self._compose(profile), "up", "-d", "--build", "--wait", "--wait-timeout", "180", *services],
-                      replicas, f"starting profile {profile.name} (is port {port} free? see "
-                                f"`docker compose -p {self.settings.project} logs`)")
+                      profile, replicas, f"starting profile {profile.name} (is port {port} free? see "
+                                         f"`docker compose -p {self.settings.project} logs`)")
             yield f"http://127.0.0.1:{port}"
         finally:
             self.progress.say(f"taking down profile {profile.name}")
             self._down(profile, replicas)
+
+    def runtime_version(self, profile: Profile, url: str) -> str:
+        """A Python replica names its interpreter in GET /; Node's answer is plain text, so
+        its container is asked (`node --version`)."""
+        if profile.runtime != "node":
+            return probe.runtime(url) or "unknown (GET / names no runtime)"
+        out = self._run([*self._compose(profile), "exec", "-T", NODE_SERVICE, "node", "--version"], profile, 1,
+                        "asking the Node container for its version")
+        return f"Node.js {out.strip()}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -22,7 +23,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import machine
+from . import machine, probe
 from .profiles import Profile
 from .progress import Progress
 from .settings import ROOT, BenchError, Settings
@@ -146,6 +147,9 @@ class HostBackend:
 
     @contextlib.contextmanager
     def stack(self, profile: Profile, replicas: int) -> Iterator[str]:
+        if profile.runtime not in (None, "cpython"):
+            raise BenchError(f"the host backend runs replicas on this venv's CPython only; profile {profile.name} "
+                             "runs on another runtime: use Docker (--backend docker)")
         nginx = find_nginx() if profile.behind_nginx else ""
         port = self.settings.http_port
         with tempfile.TemporaryDirectory(prefix="bench-host-") as tmp:
@@ -164,3 +168,6 @@ class HostBackend:
             finally:
                 self.progress.say(f"stopping host profile {profile.name}")
                 _stop(procs)
+
+    def runtime_version(self, profile: Profile, url: str) -> str:
+        return probe.runtime(url) or f"CPython {platform.python_version()}"

@@ -1,7 +1,9 @@
-"""A first guess for a capacity search: the time of one /api job, nothing else running."""
+"""A first guess for a capacity search: the time of one /api job, nothing else running;
+and the interpreter a replica says it runs."""
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 import urllib.request
@@ -17,3 +19,16 @@ def job_ms(base_url: str, path: str = "/api", warmup: int = 5, samples: int = 20
         if i >= warmup:
             times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
+
+
+def runtime(base_url: str) -> str | None:
+    """The interpreter a Python replica names in GET / ("runtime"), or None when the answer
+    has none (the Node reference answers `Hello World!`)."""
+    with urllib.request.urlopen(f"{base_url}/", timeout=10) as response:
+        body = response.read()
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    name = data.get("runtime") if isinstance(data, dict) else None
+    return name if isinstance(name, str) and name else None

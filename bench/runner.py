@@ -45,17 +45,20 @@ class Runner:
         return k6.run(s.k6, load, context, self.out, name, self.progress, html)
 
     def capacity(self, url: str, profile: Profile, replicas: int, start: float, *, tag: str,
-                 duration: str, p95_ms: float, path: str = "/api") -> capacity.Result:
-        """The highest rate this profile sustains (Run.sustained), by fixed-rate k6 runs."""
+                 duration: str, p95_ms: float, path: str = "/api", vus: int | None = None) -> capacity.Result:
+        """The highest rate this profile sustains (Run.sustained), by fixed-rate k6 runs. With
+        `vus`, every step runs exactly that many VUs (one concurrency for every profile);
+        without, enough VUs for each rate (capacity.vus_for)."""
         def measure(rate: float) -> Run:
-            vus = capacity.vus_for(rate, p95_ms, self.settings.vus)
+            step_vus = vus or capacity.vus_for(rate, p95_ms, self.settings.vus)
             run = self.run(url, profile, replicas, rate, name=f"{tag}-{rate:g}", duration=duration,
-                           vus=vus, path=path, p95_ms=p95_ms, html=False)
+                           vus=step_vus, path=path, p95_ms=p95_ms, html=False)
             ok = run.sustained(p95_ms)
             note(f"{tag}: {rate:g} req/s {'sustained' if ok else 'NOT sustained'} (failed {run.failed}, "
                  f"dropped {run.dropped}, p95 {run.p95_ms:.0f} ms)")
             if not ok:
-                self.progress.say(f"cooling down {COOL_DOWN_S} s so nginx takes the replicas back")
+                why = " so nginx takes the replicas back" if profile.behind_nginx else ""
+                self.progress.say(f"cooling down {COOL_DOWN_S} s{why}")
                 time.sleep(COOL_DOWN_S)
             return run
         return capacity.search(measure, start, p95_ms, self.settings.sweep_runs)

@@ -80,6 +80,9 @@ class Settings:
     rate_p95_ms: int            # `rate`: the latency bound at high request rates
     results_dir: Path
     k6: str
+    node_port: int              # `runtimes`: where the Node reference (reference/node-cluster) publishes
+    runtimes_vus: int           # `runtimes`: the one fixed concurrency of every profile's capacity search
+    api_image: str | None       # API_IMAGE for the Docker backend; "{runtime}" in it becomes cpython or pypy
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -105,4 +108,7 @@ class Settings:
             rate_p95_ms=_int("RATE_P95_MS", 100),
             results_dir=Path(env.get("RESULTS_DIR", "").strip() or ROOT / "results"),
             k6=env.get("K6", "").strip() or (str(venv_k6) if venv_k6.exists() else "k6"),
+            node_port=_int("NODE_PORT", 3000),
+            runtimes_vus=_int("RUNTIMES_VUS", 32),
+            api_image=env.get("API_IMAGE", "").strip() or None,
         )

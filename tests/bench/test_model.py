@@ -5,7 +5,7 @@ import re
 import pytest
 
 from bench import model
-from bench.model import Compare, Run, Sweep
+from bench.model import Compare, Run, Runtimes, Sweep
 from tests.bench.conftest import SUMMARIES, read
 from tests.conftest import ROOT
 
@@ -15,10 +15,13 @@ pytestmark = pytest.mark.unit
 @pytest.mark.parametrize("path", SUMMARIES, ids=lambda p: p.parent.name)
 def test_every_committed_summary_loads_and_round_trips(path) -> None:
     data = read(path)
-    summary: Compare | Sweep = (Compare if data["kind"] == "compare" else Sweep).from_dict(data)
+    kinds: dict[str, type[Compare | Sweep | Runtimes]] = {"compare": Compare, "runtimes": Runtimes}
+    summary = kinds.get(data["kind"], Sweep).from_dict(data)
     assert type(summary).from_dict(summary.to_dict()) == summary
     if isinstance(summary, Compare):
         runs = summary.runs
+    elif isinstance(summary, Runtimes):
+        runs = [run for r in summary.results for run in (r.article, *r.capacity_runs)]
     else:
         runs = [r for points in summary.curves.values() for p in points for r in p.runs]
     assert runs, f"{path} holds no run"
