@@ -176,6 +176,10 @@ bench-rate: setup ## High request rates: nginx + SCALE replicas vs uvicorn --wor
 bench-runtimes: setup ## CPython and PyPy (1 and SCALE replicas) and the article's Node cluster: its test, then capacity at RUNTIMES_VUS
 	$(BENCH_ENV) $(PY) -m bench runtimes
 
+.PHONY: bench-breakdown
+bench-breakdown: setup ## Where a request's CPU goes, layer by layer, on CPython and PyPy (SWEEP_DURATION per step)
+	$(PY) -m bench breakdown
+
 .PHONY: bench-cost
 bench-cost: ## Server CPU per /api request against the bare loop, in one process (no Docker)
 	$(PY) -m bench cost

@@ -1,4 +1,4 @@
-"""python -m bench {compare,sweep,rate,runtimes,cost}: see the Makefile's bench targets for the usual calls."""
+"""python -m bench {compare,sweep,rate,runtimes,breakdown,cost}: the Makefile's bench targets show the calls."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
                                          "(1 and SCALE replicas) and the Node cluster (Docker unless --backend host)")
     rt.add_argument("--profiles", default="", help="comma-separated subset, default all: "
                                                    f"{', '.join(p.name for p in profiles.RUNTIME_PROFILES)}")
+    sub.add_parser("breakdown", help="CPU per request of the replica and nginx, layer by layer, CPython vs PyPy")
     sub.add_parser("cost", help="server CPU per /api request against the bare loop (no Docker)")
     args = parser.parse_args(argv)
     if args.command == "compare":
@@ -59,6 +60,10 @@ def main(argv: list[str]) -> int:
         elif args.command == "runtimes":
             # PyPy and Node run in containers: auto means Docker here, never host processes.
             runtimes.runtimes(settings, "docker" if args.backend == "auto" else args.backend, args.profiles)
+        elif args.command == "breakdown":
+            from .breakdown import breakdown
+
+            breakdown(settings)
         else:
             from .cost import cost  # imports the service and uvicorn: only when asked
 

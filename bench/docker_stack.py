@@ -97,11 +97,22 @@ class DockerBackend:
             self.progress.say(f"taking down profile {profile.name}")
             self._down(profile, replicas)
 
+    def container(self, profile: Profile, replicas: int, service: str) -> str:
+        """The id of the (first) running container of a service of the profile that is up."""
+        ids = self._run([*self._compose(profile), "ps", "-q", "--status", "running", service], profile, replicas,
+                        f"listing the {service} containers").split()
+        if not ids:
+            raise BenchError(f"no running {service} container in compose project {self.settings.project}")
+        return ids[0]
+
+    def exec(self, profile: Profile, replicas: int, service: str, *cmd: str) -> str:
+        """A command's output, run in the service's container (`docker compose exec -T`)."""
+        return self._run([*self._compose(profile), "exec", "-T", service, *cmd], profile, replicas,
+                         f"running {cmd[0]} in {service}")
+
     def runtime_version(self, profile: Profile, url: str) -> str:
         """A Python replica names its interpreter in GET /; Node's answer is plain text, so
         its container is asked (`node --version`)."""
         if profile.runtime != "node":
             return probe.runtime(url) or "unknown (GET / names no runtime)"
-        out = self._run([*self._compose(profile), "exec", "-T", NODE_SERVICE, "node", "--version"], profile, 1,
-                        "asking the Node container for its version")
-        return f"Node.js {out.strip()}"
+        return f"Node.js {self.exec(profile, 1, NODE_SERVICE, 'node', '--version').strip()}"
