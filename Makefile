@@ -180,6 +180,10 @@ bench-runtimes: setup ## CPython and PyPy (1 and SCALE replicas) and the article
 bench-breakdown: setup ## Where a request's CPU goes, layer by layer, on CPython and PyPy (SWEEP_DURATION per step)
 	$(PY) -m bench breakdown
 
+.PHONY: bench-warmup
+bench-warmup: setup ## The first 5 s of a PyPy replica under the article's load: cold (API_WARMUP_S=0) vs warmed up
+	$(PY) -m bench warmup
+
 .PHONY: bench-cost
 bench-cost: ## Server CPU per /api request against the bare loop, in one process (no Docker)
 	$(PY) -m bench cost

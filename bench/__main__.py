@@ -1,4 +1,4 @@
-"""python -m bench {compare,sweep,rate,runtimes,breakdown,cost}: the Makefile's bench targets show the calls."""
+"""python -m bench {compare,sweep,rate,runtimes,breakdown,warmup,cost}: the Makefile's bench targets show the calls."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     rt.add_argument("--profiles", default="", help="comma-separated subset, default all: "
                                                    f"{', '.join(p.name for p in profiles.RUNTIME_PROFILES)}")
     sub.add_parser("breakdown", help="CPU per request of the replica and nginx, layer by layer, CPython vs PyPy")
+    sub.add_parser("warmup", help="the first seconds of a PyPy replica: API_WARMUP_S=0 against the default")
     sub.add_parser("cost", help="server CPU per /api request against the bare loop (no Docker)")
     args = parser.parse_args(argv)
     if args.command == "compare":
@@ -60,6 +61,10 @@ def main(argv: list[str]) -> int:
         elif args.command == "runtimes":
             # PyPy and Node run in containers: auto means Docker here, never host processes.
             runtimes.runtimes(settings, "docker" if args.backend == "auto" else args.backend, args.profiles)
+        elif args.command == "warmup":
+            from .warmup import warmup
+
+            warmup(settings)
         elif args.command == "breakdown":
             from .breakdown import breakdown
 

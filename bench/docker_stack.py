@@ -105,6 +105,10 @@ class DockerBackend:
             raise BenchError(f"no running {service} container in compose project {self.settings.project}")
         return ids[0]
 
+    def logs(self, profile: Profile, replicas: int, service: str) -> str:
+        return self._run([*self._compose(profile), "logs", "--no-color", "--no-log-prefix", service], profile,
+                         replicas, f"reading the logs of {service}")
+
     def exec(self, profile: Profile, replicas: int, service: str, *cmd: str) -> str:
         """A command's output, run in the service's container (`docker compose exec -T`)."""
         return self._run([*self._compose(profile), "exec", "-T", service, *cmd], profile, replicas,
