@@ -120,7 +120,7 @@ GIXY_SKIPS := status_page_exposed
 lint: lint-setup ## Static checks, as CI runs them: ruff, mypy --strict, shellcheck, hadolint, gixy
 	$(VENV)/bin/ruff check
 	$(VENV)/bin/mypy
-	$(VENV)/bin/shellcheck scripts/*.sh .ci/run
+	$(VENV)/bin/shellcheck scripts/*.sh service/healthcheck.sh .ci/run
 	$(VENV)/bin/hadolint $(DOCKERFILES)
 	$(VENV)/bin/gixy --skips $(GIXY_SKIPS) nginx/nginx.conf
 
