@@ -130,7 +130,7 @@ lint-setup: ## Install .venv and the pinned lint tools (requirements-lint.txt); 
 
 .PHONY: test
 test: setup ## Set up, then run every test: unit, config and end-to-end in Docker, on both runtimes
-	$(PYTEST)
+	$(PYTEST) --ignore=$(PYPY_ONLY)
 	$(MAKE) --no-print-directory test-e2e-pypy
 
 .PHONY: test-unit
@@ -139,11 +139,12 @@ test-unit: ## Unit tests of the service and the benchmark code (no Docker)
 
 .PHONY: test-e2e
 test-e2e: setup ## End-to-end tests against the real compose stack
-	$(PYTEST) -m e2e
+	$(PYTEST) -m e2e --ignore=$(PYPY_ONLY)
 
 # What a replica must do on any runtime; the rest of the e2e suite is about nginx and ops.
+PYPY_ONLY := tests/e2e/test_pypy.py
 PYPY_E2E := tests/e2e/test_stack.py tests/e2e/test_resilience.py tests/e2e/test_input.py \
-	tests/e2e/test_shedding.py tests/e2e/test_posture.py
+	tests/e2e/test_shedding.py tests/e2e/test_posture.py $(PYPY_ONLY)
 .PHONY: test-e2e-pypy
 test-e2e-pypy: setup ## The replica's end-to-end tests again, on PyPy replicas (RUNTIME=pypy)
 	RUNTIME=pypy $(PYTEST) -m e2e $(PYPY_E2E)
