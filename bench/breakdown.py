@@ -113,10 +113,10 @@ def breakdown(settings: Settings) -> None:
     rows = table(costs)
     summary = {"started": started, "machine": machine.describe(), "duration": settings.sweep_duration,
                "runtimes": [asdict(c) for c in costs]}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out / "breakdown.json").write_text(json.dumps(summary, indent=2) + "\n")
     md = [f"# Where a request's CPU goes {started}", "", *report.machine_lines(machine.describe()), "",
           f"One replica behind nginx per runtime; k6 offers each path a steady rate for {settings.sweep_duration}; "
           "CPU of the replica's and nginx's containers divided by the requests served.", "",
           report.markdown(rows), ""]
     (out / "report.md").write_text("\n".join(md))
-    print("\n" + report.text(rows) + f"\n\nResults: {out}/ (summary.json, report.md, k6-*.log)", flush=True)
+    print("\n" + report.text(rows) + f"\n\nResults: {out}/ (breakdown.json, report.md, k6-*.log)", flush=True)

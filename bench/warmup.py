@@ -2,7 +2,7 @@
 
 One PyPy replica behind nginx is brought up twice: with API_WARMUP_S=0 (it opens its port
 at once, its JIT cold) and with the default warm-up (app/warmup.py: it sends itself
-requests for 3 s first). Each time, as soon as it is healthy, k6 offers the article's rate
+requests for 5 s first). Each time, as soon as it is healthy, k6 offers the article's rate
 for WARMUP_DURATION, and the first seconds' latencies are compared.
 """
 
@@ -89,9 +89,9 @@ def warmup(settings: Settings) -> None:
     rows = table(starts)
     summary = {"started": started, "machine": machine.describe(), "rate": ARTICLE_RATE, "duration": DURATION,
                "starts": [asdict(s) for s in starts]}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out / "warmup.json").write_text(json.dumps(summary, indent=2) + "\n")
     md = [f"# PyPy cold and warm {started}", "", *report.machine_lines(machine.describe()), "",
           f"One PyPy replica behind nginx, k6 at {ARTICLE_RATE:g} req/s for {DURATION} from the moment it is "
           "healthy.", "", report.markdown(rows), ""]
     (out / "report.md").write_text("\n".join(md))
-    print("\n" + report.text(rows) + f"\n\nResults: {out}/ (summary.json, report.md, k6-*.log)", flush=True)
+    print("\n" + report.text(rows) + f"\n\nResults: {out}/ (warmup.json, report.md, k6-*.log)", flush=True)

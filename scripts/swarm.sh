@@ -170,7 +170,7 @@ cmd_down() {
 }
 
 load_dotenv
-export STACK HTTP_PORT API_IMAGE=${API_IMAGE:-pycluster-api:${RUNTIME:-cpython}}
+export STACK HTTP_PORT API_IMAGE=${API_IMAGE:-pycluster-api:local}
 case ${1:-} in
     config)
         SWARM_LB_NODE=${SWARM_LB_NODE:-$(docker info --format '{{.Swarm.NodeID}}' 2>/dev/null || true)}

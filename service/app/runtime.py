@@ -6,8 +6,8 @@ import platform
 import sys
 
 # Seconds of warm-up requests before the port opens (app/warmup.py). PyPy's JIT compiles
-# the request path in its first ~1000 requests; CPython has nothing to compile.
-PYPY_WARMUP_S = 3.0
+# the request path over its first few thousand requests; CPython has nothing to compile.
+PYPY_WARMUP_S = 5.0
 
 
 def name() -> str:

@@ -118,7 +118,7 @@ class Settings:
     access_log: bool = False
     log_level: str = "info"
     # Seconds of requests the replica sends itself before its port opens (app/warmup.py).
-    # Unset: 3 on PyPy, whose JIT needs them, 0 on CPython (each route still runs once).
+    # Unset: 5 on PyPy, whose JIT needs them, 0 on CPython (each route still runs once).
     warmup_s: float = field(default_factory=runtime.default_warmup_s)
 
     @classmethod

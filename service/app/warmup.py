@@ -21,6 +21,11 @@ from dataclasses import dataclass
 import uvicorn
 
 PATHS = ("/api", "/api?n=1000", "/")
+# What nginx sends (nginx/conf.d/proxy.conf), so that the JIT also compiles the paths that
+# read them (uvicorn's proxy headers) before the first real request.
+NGINX_HEADERS = ("Host: warm-up\r\nX-Real-IP: 127.0.0.1\r\nX-Forwarded-For: 127.0.0.1\r\n"
+                 "X-Forwarded-Proto: http\r\nX-Request-Id: 0123456789abcdef0123456789abcdef\r\n"
+                 "User-Agent: warm-up\r\nAccept: */*\r\n")
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,7 @@ class WarmUp:
 async def get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str) -> None:
     """One keep-alive GET, written and read by hand: a client thread would fight the server
     for the GIL (on PyPy, ~20x slower), and no HTTP client library is installed here."""
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: warm-up\r\n\r\n".encode())
+    writer.write(f"GET {path} HTTP/1.1\r\n{NGINX_HEADERS}\r\n".encode())
     head = await reader.readuntil(b"\r\n\r\n")
     status = head.split(b" ", 2)[1]
     length = next((int(line.split(b":", 1)[1]) for line in head.lower().split(b"\r\n")
