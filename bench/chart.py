@@ -12,7 +12,8 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 
-from .model import ARTICLE_ROWS, Compare, Runtimes, Sweep, median_of
+from .model import Compare, Sweep, median_of
+from .model_runtimes import ARTICLE_ROWS, Runtimes
 from .report import column_title, runtime_label
 
 

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from operator import attrgetter
 from pathlib import Path
 
-from .model import ARTICLE_ROWS, Compare, Point, Run, RuntimeResult, Runtimes, Sweep, median_of, spread_of
+from .model import Compare, Point, Run, Sweep, median_of, spread_of
+from .model_runtimes import ARTICLE_ROWS, RuntimeResult, Runtimes
 from .profiles import PROFILES
 
 Table = list[list[str]]

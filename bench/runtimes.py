@@ -9,8 +9,8 @@ up once and gets, in turn:
    bench/probe.py measures, every step with the same RUNTIMES_VUS VUs for every profile, so
    that capacities are measured at one concurrency, each with 0 errors (Run.sustained).
 
-The summary (model.Runtimes) puts the article's published rows beside ours, and the ratios
-of capacities (model.RATIO_RULES) say what PyPy, scaling out and Node bring.
+The summary (model_runtimes.Runtimes) puts the article's published rows beside ours, and the ratios
+of capacities (model_runtimes.RATIO_RULES) say what PyPy, scaling out and Node bring.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 from . import backends, chart, machine, probe, report
-from .model import ARTICLE_RATE, RuntimeResult, Runtimes
+from .model import ARTICLE_RATE
+from .model_runtimes import RuntimeResult, Runtimes
 from .profiles import PYTHON_RUNTIMES, RUNTIME_PROFILES, Profile
 from .progress import Progress, note
 from .runner import COOL_DOWN_S, STARTUP_S, Runner, results_dir

@@ -41,8 +41,8 @@ class WarmUp:
 
 
 async def get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str) -> None:
-    """One keep-alive GET, written and read by hand: a client thread would fight the server
-    for the GIL (on PyPy, ~20x slower), and no HTTP client library is installed here."""
+    """One keep-alive GET, written and read by hand on the server's own event loop: the image
+    has no HTTP client library, and a client thread would only compete for the GIL."""
     writer.write(f"GET {path} HTTP/1.1\r\n{NGINX_HEADERS}\r\n".encode())
     head = await reader.readuntil(b"\r\n\r\n")
     status = head.split(b" ", 2)[1]

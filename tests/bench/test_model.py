@@ -5,7 +5,8 @@ import re
 import pytest
 
 from bench import model
-from bench.model import Compare, Run, Runtimes, Sweep
+from bench.model import Compare, Run, Sweep
+from bench.model_runtimes import Runtimes
 from tests.bench.conftest import SUMMARIES, read
 from tests.conftest import ROOT
 

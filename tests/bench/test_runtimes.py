@@ -18,7 +18,8 @@ import pytest
 
 from bench import chart, docker_stack, host, k6, report, runtimes
 from bench import runner as runner_module
-from bench.model import ARTICLE_ROWS, RATIO_RULES, Run, RuntimeResult, Runtimes
+from bench.model import Run
+from bench.model_runtimes import ARTICLE_ROWS, RATIO_RULES, RuntimeResult, Runtimes
 from bench.profiles import MANY, NODE, ONE, PROFILES, RUNTIME_PROFILES, WORKERS, Profile
 from bench.progress import Progress
 from bench.settings import BenchError, Settings
