@@ -111,10 +111,11 @@ def breakdown(settings: Settings) -> None:
         progress.label = RUNTIME_TITLES[runtime]
         costs.append(measure(runner, backend, runtime))
     rows = table(costs)
-    summary = {"started": started, "machine": machine.describe(), "duration": settings.sweep_duration,
+    described = machine.describe()
+    summary = {"started": started, "machine": described, "duration": settings.sweep_duration,
                "runtimes": [asdict(c) for c in costs]}
     (out / "breakdown.json").write_text(json.dumps(summary, indent=2) + "\n")
-    md = [f"# Where a request's CPU goes {started}", "", *report.machine_lines(machine.describe()), "",
+    md = [f"# Where a request's CPU goes {started}", "", *report.machine_lines(described), "",
           f"One replica behind nginx per runtime; k6 offers each path a steady rate for {settings.sweep_duration}; "
           "CPU of the replica's and nginx's containers divided by the requests served.", "",
           report.markdown(rows), ""]

@@ -87,10 +87,11 @@ def warmup(settings: Settings) -> None:
     runner = Runner(settings, backend, out, progress)
     starts = [first_seconds(runner, backend, value) for value in ("0", None)]
     rows = table(starts)
-    summary = {"started": started, "machine": machine.describe(), "rate": ARTICLE_RATE, "duration": DURATION,
+    described = machine.describe()
+    summary = {"started": started, "machine": described, "rate": ARTICLE_RATE, "duration": DURATION,
                "starts": [asdict(s) for s in starts]}
     (out / "warmup.json").write_text(json.dumps(summary, indent=2) + "\n")
-    md = [f"# PyPy cold and warm {started}", "", *report.machine_lines(machine.describe()), "",
+    md = [f"# PyPy cold and warm {started}", "", *report.machine_lines(described), "",
           f"One PyPy replica behind nginx, k6 at {ARTICLE_RATE:g} req/s for {DURATION} from the moment it is "
           "healthy.", "", report.markdown(rows), ""]
     (out / "report.md").write_text("\n".join(md))

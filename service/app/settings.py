@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from . import runtime
 
@@ -28,6 +29,7 @@ REPLACED = {
     "API_MAX_QUEUE": ("API_MAX_WAIT_S", "the seconds a new /api request may wait behind the work already "
                                         "admitted before the replica sheds it (default 0.5), not a number of jobs"),
 }
+N = TypeVar("N", int, float)
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
@@ -39,30 +41,26 @@ def _str(env: Mapping[str, str], name: str, default: str) -> str:
     return env.get(name, "").strip() or default
 
 
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+def _number(env: Mapping[str, str], name: str, default: N, low: N, high: N, parse: Callable[[str], N],
+            kind: str) -> N:
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
-        value = int(raw)
+        value = parse(raw)
     except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a whole number; set it to {low}..{high} or unset it") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{name}={value} is out of range; set it to {low}..{high} or unset it")
+        raise SettingsError(f"{name}={raw!r} is not {kind}; set it to {low}..{high} or unset it") from None
+    if not low <= value <= high:  # also refuses nan and inf
+        raise SettingsError(f"{name}={raw} is out of range; set it to {low}..{high} or unset it")
     return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    return _number(env, name, default, low, high, int, "a whole number")
 
 
 def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number; set it to {low:g}..{high:g} or unset it") from None
-    if not low <= value <= high:  # also refuses nan and inf
-        raise SettingsError(f"{name}={raw} is out of range; set it to {low:g}..{high:g} or unset it")
-    return value
+    return _number(env, name, default, low, high, float, "a number")
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -146,16 +149,34 @@ def stack(docker: None) -> Iterator[Stack]:
     stack.compose("down", "--remove-orphans", "-t", "10")
 
 
+@dataclass(frozen=True)
+class AbRun:
+    returncode: int
+    stderr: str
+    report: dict[str, str]  # ab's summary lines: {"Complete requests": "1000", ...}
+
+
+def run_ab(path: str, requests: int, concurrency: int, url: str) -> AbRun:
+    done = subprocess.run([path, "-n", str(requests), "-c", str(concurrency), url],
+                          capture_output=True, text=True, timeout=300)
+    summary = re.findall(r"^([A-Za-z0-9 -]+):\s+(\S+)", done.stdout, re.MULTILINE)
+    return AbRun(done.returncode, done.stderr, dict(summary))
+
+
+Ab = Callable[[int, int, str], AbRun]  # ab(requests, concurrency, url)
+
+
 @pytest.fixture(scope="session")
-def ab() -> str:
-    """apache2-utils' ab, which `make setup` installs: a failure in CI, a loud skip elsewhere."""
+def ab() -> Ab:
+    """apache2-utils' ab, which `make setup` installs: a failure in CI, a loud skip elsewhere.
+    ab(requests, concurrency, url) runs it and reads its summary."""
     path = shutil.which("ab")
     if path is None:
         message = "ab (apache2-utils) is not installed: run `make setup`"
         if IN_CI:
             pytest.fail(message, pytrace=False)
         pytest.skip(f"SKIPPED, NOT PASSED: {message}")
-    return path
+    return functools.partial(run_ab, path)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ Run by `make test-e2e-pypy` (RUNTIME=pypy); the CPython run leaves this file out
 
 import json
 import os
-import re
 import subprocess
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 
 from app.settings import Settings
 from tests.conftest import ROOT
-from tests.e2e.conftest import RUNTIME, Stack
+from tests.e2e.conftest import RUNTIME, Ab, Stack
 
 pytestmark = [
     pytest.mark.e2e,
@@ -46,16 +45,15 @@ def test_the_articles_test_passes_with_one_pypy_replica_per_core(stack: Stack, t
     assert result["p95_ms"] <= P95_MS
 
 
-def test_32_concurrent_clients_get_no_503(stack: Stack, ab: str, tally) -> None:
+def test_32_concurrent_clients_get_no_503(stack: Stack, ab: Ab, tally) -> None:
     """At 32 in flight, a job-count limit of 16 shed PyPy's ~1 ms jobs; the wait bound does not."""
     stack.scale(4)
     stack.wait_serving(stack.replicas())
     with stack.with_api_env(API_MAX_WAIT_S=str(Settings.max_wait_s)):  # the shipped bound
         since = time.time()
-        run = subprocess.run([ab, "-n", "4000", "-c", str(CLIENTS), f"{stack.base_url}/api"],
-                             capture_output=True, text=True, timeout=300)
+        run = ab(4000, CLIENTS, f"{stack.base_url}/api")
         upstream = [e["upstream_status"] for e in stack.access_log(since) if e["request"].startswith("GET /api")]
-    report = dict(re.findall(r"^([A-Za-z0-9 -]+):\s+(\S+)", run.stdout, re.MULTILINE))
+    report = run.report
     shed = [s for s in upstream if "503" in s]
     tally(f"ab -n 4000 -c {CLIENTS} /api on 4 PyPy replicas: {report.get('Complete requests')} complete, "
           f"{report.get('Non-2xx responses', 0)} non-2xx, {report.get('Requests per second')} req/s; "

@@ -1,8 +1,6 @@
 """app.server: the one uvicorn config, shared by the replica, the workers profile and bench-cost."""
 
-import logging
 import signal
-from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
@@ -11,7 +9,7 @@ from app.main import create_app
 from app.server import APP_FACTORY, DrainingServer, log_config, uvicorn_config
 from app.settings import RENAMED, Settings
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("keep_logging")]
 
 SETTINGS = Settings(replica_id="r1", host="127.0.0.1", port=9001, keep_alive_s=31, graceful_shutdown_s=7,
                     limit_concurrency=99, forwarded_allow_ips="10.9.9.9", access_log=True, log_level="debug")
@@ -19,16 +17,6 @@ SETTINGS = Settings(replica_id="r1", host="127.0.0.1", port=9001, keep_alive_s=3
 SHARED = ("host", "port", "proxy_headers", "forwarded_allow_ips", "timeout_keep_alive",
           "timeout_graceful_shutdown", "limit_concurrency", "access_log", "log_level", "log_config",
           "server_header")
-
-
-@pytest.fixture(autouse=True)
-def keep_logging() -> Iterator[None]:
-    """uvicorn.Config applies its log config to this process: put pytest's handlers back."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.fixture

@@ -1,8 +1,6 @@
 """app.warmup: real HTTP requests to the app on a private port before the replica takes traffic."""
 
 import asyncio
-import logging
-from collections.abc import Iterator
 
 import pytest
 
@@ -12,17 +10,7 @@ from app.server import uvicorn_config
 from app.settings import Settings
 from app.warmup import PATHS, warm_up
 
-pytestmark = pytest.mark.unit
-
-
-@pytest.fixture(autouse=True)
-def keep_logging() -> Iterator[None]:
-    """uvicorn.Config applies its log config to this process: put pytest's handlers back."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("keep_logging")]
 
 
 def run(settings: Settings, seconds: float):  # type: ignore[no-untyped-def]
