@@ -16,9 +16,10 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 
-from . import probe
+from . import monitoring, probe
+from .meter import DockerMeter
 from .profiles import PYTHON_RUNTIMES, Profile
-from .progress import Progress
+from .progress import Progress, note
 from .settings import ROOT, BenchError, Settings
 
 NODE_COMPOSE = ROOT / "reference" / "node-cluster" / "compose.yml"
@@ -40,7 +41,8 @@ def compose_files(profile: Profile) -> list[str]:
 def compose_env(settings: Settings, profile: Profile, replicas: int, environ: dict[str, str]) -> dict[str, str]:
     """What compose interpolates: sizes, ports, and the runtime (and its image) a profile pins."""
     env = {**environ, "SCALE": str(replicas), "WORKERS": str(replicas), "HTTP_PORT": str(settings.http_port),
-           "WORKERS_PORT": str(settings.workers_port), "NODE_PORT": str(settings.node_port)}
+           "WORKERS_PORT": str(settings.workers_port), "NODE_PORT": str(settings.node_port),
+           "PROMETHEUS_PORT": str(settings.prometheus_port)}
     if profile.runtime in PYTHON_RUNTIMES:
         env["RUNTIME"] = profile.runtime
     if settings.api_image:
@@ -60,6 +62,11 @@ class DockerBackend:
     def __init__(self, settings: Settings, progress: Progress) -> None:
         self.settings = settings
         self.progress = progress
+        self._prometheus: str | None = None
+
+    def _monitored(self, profile: Profile) -> bool:
+        # The Node reference has its own compose file, without the monitoring services.
+        return self.settings.monitor and profile.runtime != "node"
 
     def _compose(self, profile: Profile) -> list[str]:
         files = compose_files(profile)
@@ -67,7 +74,8 @@ class DockerBackend:
         if missing:
             raise BenchError(f"profile {profile.name} needs {', '.join(missing)}, which this checkout lacks"
                              + (" (the Node reference, reference/node-cluster/)" if profile.runtime == "node" else ""))
-        return ["docker", "compose", "-p", self.settings.project, *(a for f in files for a in ("-f", f))]
+        monitor = ["--profile", "monitoring"] if self._monitored(profile) else []
+        return ["docker", "compose", "-p", self.settings.project, *(a for f in files for a in ("-f", f)), *monitor]
 
     def _run(self, cmd: list[str], profile: Profile, replicas: int, what: str) -> str:
         env = compose_env(self.settings, profile, replicas, dict(os.environ))
@@ -84,6 +92,8 @@ class DockerBackend:
     @contextlib.contextmanager
     def stack(self, profile: Profile, replicas: int) -> Iterator[str]:
         services = [] if profile.behind_nginx or profile.runtime == "node" else ["workers"]
+        if services and self._monitored(profile):
+            services.append("prometheus")
         port = port_of(self.settings, profile)
         self.progress.say(f"starting compose profile {profile.title(replicas)} as project "
                           f"{self.settings.project} on port {port}")
@@ -92,10 +102,27 @@ class DockerBackend:
             self._run([*self._compose(profile), "up", "-d", "--build", "--wait", "--wait-timeout", "180", *services],
                       profile, replicas, f"starting profile {profile.name} (is port {port} free? see "
                                          f"`docker compose -p {self.settings.project} logs`)")
+            self._prometheus = self._wait_prometheus() if self._monitored(profile) else None
             yield f"http://127.0.0.1:{port}"
         finally:
+            self._prometheus = None
             self.progress.say(f"taking down profile {profile.name}")
             self._down(profile, replicas)
+
+    def _wait_prometheus(self) -> str | None:
+        url = f"http://127.0.0.1:{self.settings.prometheus_port}"
+        self.progress.say(f"MONITOR=1: waiting for Prometheus at {url}/-/ready")
+        if monitoring.ready(url):
+            return url
+        note(f"MONITOR=1 but Prometheus at {url} did not answer /-/ready within 60 s: k6 runs without "
+             "remote write and the runs have no PromQL values")
+        return None
+
+    def meter(self, profile: Profile, replicas: int) -> DockerMeter:
+        return DockerMeter(self.settings.project)
+
+    def prometheus_url(self) -> str | None:
+        return self._prometheus
 
     def container(self, profile: Profile, replicas: int, service: str) -> str:
         """The id of the (first) running container of a service of the profile that is up."""

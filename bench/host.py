@@ -24,9 +24,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from . import machine, probe
+from .meter import HostMeter, Process
 from .profiles import Profile
 from .progress import Progress
 from .settings import ROOT, BenchError, Settings
+from .usage import PROXY, REPLICA
 
 sys.path.insert(0, str(ROOT / "service"))
 from app.settings import RENAMED
@@ -144,6 +146,7 @@ class HostBackend:
     def __init__(self, settings: Settings, progress: Progress) -> None:
         self.settings = settings
         self.progress = progress
+        self._processes: list[Process] = []
 
     @contextlib.contextmanager
     def stack(self, profile: Profile, replicas: int) -> Iterator[str]:
@@ -157,17 +160,27 @@ class HostBackend:
             os.chmod(tmp, 0o755)  # noqa: S103 - nginx workers may run as another user and read the copy
             self.progress.say(f"starting host profile {profile.title(replicas)}")
             procs, ports = _start_replicas(profile, replicas, log)
+            names = [f"replica-{i + 1}" for i in range(len(procs))] if profile.behind_nginx else ["workers"]
+            self._processes = [Process(n, REPLICA, p.pid) for n, p in zip(names, procs, strict=True)]
             try:
                 _wait_healthy(ports, procs, log)
                 if not profile.behind_nginx:
                     yield f"http://127.0.0.1:{FIRST_PORT}"
                     return
                 procs.append(_start_nginx(nginx, write_config(Path(tmp) / "nginx", ports, port), Path(tmp)))
+                self._processes.append(Process("nginx", PROXY, procs[-1].pid))
                 _wait_healthy([port], procs[-1:], Path(tmp) / "nginx.log")
                 yield f"http://127.0.0.1:{port}"
             finally:
                 self.progress.say(f"stopping host profile {profile.name}")
+                self._processes = []
                 _stop(procs)
+
+    def meter(self, profile: Profile, replicas: int) -> HostMeter:
+        return HostMeter(list(self._processes))
+
+    def prometheus_url(self) -> str | None:
+        return None  # MONITOR=1 is the Docker backend's: the monitoring services are compose services
 
     def runtime_version(self, profile: Profile, url: str) -> str:
         return probe.runtime(url) or f"CPython {platform.python_version()}"

@@ -56,16 +56,18 @@ def dashboard_env(html: Path) -> dict[str, str]:
 
 
 def run(k6: str, load: Load, context: Context, out_dir: Path, name: str, progress: Progress,
-        html: bool = True) -> Run:
-    """Files: out_dir/k6-<name>.json (the summary), .log (k6's output) and .html (the report)."""
+        html: bool = True, output: tuple[list[str], dict[str, str]] | None = None) -> Run:
+    """Files: out_dir/k6-<name>.json (the summary), .log (k6's output) and .html (the report).
+    `output`: more k6 arguments and environment, e.g. Prometheus remote write (bench/monitoring.py)."""
     summary, log_path = out_dir / f"k6-{name}.json", out_dir / f"k6-{name}.log"
     summary.unlink(missing_ok=True)
     report = dashboard_env(out_dir / f"k6-{name}.html") if html else {}
-    env = {**os.environ, **load.env(), **report, "SUMMARY_JSON": str(summary)}
+    args, output_env = output or ([], {})
+    env = {**os.environ, **load.env(), **report, **output_env, "SUMMARY_JSON": str(summary)}
     planned, started = duration_s(load.duration), time.monotonic()
     with log_path.open("w") as log:
         try:
-            proc = subprocess.Popen([k6, "run", "--quiet", "--no-color", str(SCRIPT)],
+            proc = subprocess.Popen([k6, "run", "--quiet", "--no-color", *args, str(SCRIPT)],
                                     stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
         except FileNotFoundError:
             raise BenchError(f"k6 not found at {k6!r}: run `make setup` (it installs k6 into .venv) "

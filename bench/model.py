@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
+
+from .monitoring import Monitoring
+from .usage import Resources
 
 # What k6/lib/summary.js writes for one run (SUMMARY_JSON).
 K6_FIELDS = (
@@ -50,6 +53,9 @@ class Run:
     thresholds: dict[str, bool]
     thresholds_passed: bool
     k6_exit_code: int
+    # Optional, so that summaries written before they existed still load.
+    resources: Resources | None = None     # CPU and peak memory per container (bench/meter.py)
+    monitoring: Monitoring | None = None   # Prometheus over the run's window (MONITOR=1)
 
     def sustained(self, p95_bound_ms: float) -> bool:
         """The one definition of "this rate is served": every request started and answered
@@ -64,10 +70,15 @@ class Run:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Run:
         names = {f.name for f in fields(cls)}
-        missing = names - data.keys()
+        missing = {f.name for f in fields(cls) if f.default is MISSING} - data.keys()
         if missing:
             raise ValueError(f"a run lacks {sorted(missing)}: not a summary written by this bench")
-        return cls(**{k: v for k, v in data.items() if k in names})
+        known = {k: v for k, v in data.items() if k in names}
+        if known.get("resources") is not None:
+            known["resources"] = Resources.from_dict(known["resources"])
+        if known.get("monitoring") is not None:
+            known["monitoring"] = Monitoring.from_dict(known["monitoring"])
+        return cls(**known)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

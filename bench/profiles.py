@@ -15,6 +15,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from .meter import Meter
+
 PYTHON_RUNTIMES = ("cpython", "pypy")
 RUNTIMES = (*PYTHON_RUNTIMES, "node")
 RUNTIME_TITLES = {"cpython": "CPython", "pypy": "PyPy", "node": "Node cluster"}
@@ -81,10 +83,16 @@ def parse(names: str) -> list[Profile]:
 class Backend(Protocol):
     """Runs a profile; `stack` yields the base URL once every replica answers, and always
     tears the profile down afterwards, also on an error or Ctrl-C. `runtime_version` names
-    the interpreter of the profile that `stack` has up (e.g. "PyPy 7.3.20 (Python 3.11.13)")."""
+    the interpreter of the profile that `stack` has up (e.g. "PyPy 7.3.20 (Python 3.11.13)").
+    `meter` measures the profile that is up during one k6 run (None: it cannot), and
+    `prometheus_url` is its Prometheus when MONITOR=1 brought one up and it answers."""
 
     name: str
 
     def stack(self, profile: Profile, replicas: int) -> AbstractContextManager[str]: ...
 
     def runtime_version(self, profile: Profile, url: str) -> str: ...
+
+    def meter(self, profile: Profile, replicas: int) -> Meter | None: ...
+
+    def prometheus_url(self) -> str | None: ...

@@ -11,6 +11,7 @@ from pathlib import Path
 from .model import Compare, Point, Run, Sweep, median_of, spread_of
 from .model_runtimes import ARTICLE_ROWS, RuntimeResult, Runtimes
 from .profiles import PROFILES
+from .report_resources import resources_md, rows_for
 
 Table = list[list[str]]
 
@@ -65,7 +66,7 @@ def column_title(run: Run) -> str:
 def compare_table(summary: Compare) -> Table:
     groups = [summary.runs_of(p) for p in summary.profiles()]
     rows = [["", *(column_title(g[0]) for g in groups)]]
-    rows += [[label, *(fmt(g) for g in groups)] for label, fmt in ROWS]
+    rows += [[label, *(fmt(g) for g in groups)] for label, fmt in ROWS + rows_for(summary.runs)]
     return rows
 
 
@@ -171,7 +172,8 @@ def write_compare(out: Path, summary: Compare) -> None:
           "Not served = errors (5xx, e.g. 503 when a replica sheds load) + dropped iterations "
           "(requests k6 could not even start because all VUs were waiting). "
           "k6's own HTML report of each run: k6-*.html.", "",
-          "![throughput and latency](chart.png)", ""]
+          "![throughput and latency](chart.png)", "",
+          *resources_md(summary.runs, column_title, markdown)]
     _write(out, summary.to_dict(), md)
 
 

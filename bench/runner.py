@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from . import capacity, k6, machine
+from . import capacity, k6, machine, monitoring
 from .model import Run
 from .profiles import Backend, Profile
 from .progress import Progress, note
@@ -42,7 +42,17 @@ class Runner:
         s = self.settings
         load = k6.Load(url, rate, duration or s.duration, vus or s.vus, p95_ms or s.p95_ms, s.p99_ms, path)
         context = k6.Context(profile.name, self.backend.name, replicas, self.cores)
-        return k6.run(s.k6, load, context, self.out, name, self.progress, html)
+        meter, prometheus = self.backend.meter(profile, replicas), self.backend.prometheus_url()
+        testid = f"{self.out.name}-{name}"
+        output = monitoring.k6_remote_write(prometheus, testid) if prometheus else None
+        if meter:
+            meter.start()
+        started = time.time()
+        run = k6.run(s.k6, load, context, self.out, name, self.progress, html, output)
+        ended = time.time()
+        resources = meter.stop(run.completed) if meter else None
+        watched = monitoring.collect(prometheus, testid, started, ended) if prometheus else None
+        return replace(run, resources=resources, monitoring=watched)
 
     def capacity(self, url: str, profile: Profile, replicas: int, start: float, *, tag: str,
                  duration: str, p95_ms: float, path: str = "/api", vus: int | None = None) -> capacity.Result:

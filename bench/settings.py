@@ -45,6 +45,13 @@ def duration_s(text: str, name: str = "DURATION") -> float:
     return float(match[1]) * {"ms": 0.001, "s": 1, "m": 60}[match[2] or "s"]
 
 
+def _flag(name: str) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw not in ("", "0", "1", "yes", "no", "true", "false", "on", "off"):
+        raise BenchError(f"{name}={raw!r} is not 1 or 0")
+    return raw in ("1", "yes", "true", "on")
+
+
 def _duration(name: str, default: str) -> str:
     text = os.environ.get(name, "").strip() or default
     duration_s(text, name)
@@ -83,6 +90,8 @@ class Settings:
     node_port: int              # `runtimes`: where the Node reference (reference/node-cluster) publishes
     runtimes_vus: int           # `runtimes`: the one fixed concurrency of every profile's capacity search
     api_image: str | None       # API_IMAGE for the Docker backend; "{runtime}" in it becomes cpython or pypy
+    monitor: bool = False       # MONITOR=1: compose's monitoring profile, k6 remote write, PromQL per run
+    prometheus_port: int = 9090
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -111,4 +120,6 @@ class Settings:
             node_port=_int("NODE_PORT", 3000),
             runtimes_vus=_int("RUNTIMES_VUS", 32),
             api_image=env.get("API_IMAGE", "").strip() or None,
+            monitor=_flag("MONITOR"),
+            prometheus_port=_int("PROMETHEUS_PORT", 9090),
         )

@@ -263,6 +263,12 @@ class FakeBackend:
     def runtime_version(self, profile: Profile, url: str) -> str:
         return f"{profile.runtime} 1.0"
 
+    def meter(self, profile: Profile, replicas: int) -> None:
+        return None
+
+    def prometheus_url(self) -> str | None:
+        return None
+
 
 def test_the_command_runs_the_articles_test_then_a_fixed_vus_search(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
