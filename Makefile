@@ -158,7 +158,7 @@ test-config: ## Cross-file rules (no Docker), nginx -t and docker compose config
 	$(PYTEST) -m config
 
 .PHONY: bench
-bench: setup ## Benchmark 1 replica vs SCALE (default: one per core) with k6 (RATE, DURATION, VUS, REPEAT)
+bench: setup ## Benchmark 1 replica vs SCALE (default: one per core) with k6 (RATE, DURATION, VUS, REPEAT; MONITOR=1: Prometheus)
 	$(BENCH_ENV) $(PY) -m bench compare --profiles one,many
 
 .PHONY: bench-sweep
@@ -186,7 +186,7 @@ bench-warmup: setup ## The first 5 s of a PyPy replica under the article's load:
 	$(PY) -m bench warmup
 
 .PHONY: bench-cost
-bench-cost: ## Server CPU per /api request against the bare loop, in one process (no Docker)
+bench-cost: ## Server CPU per /api request against the bare loop, and with metrics on vs off (no Docker)
 	$(PY) -m bench cost
 
 .PHONY: bench-host

@@ -18,7 +18,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "Benchmark the api with k6. Settings come from the environment: RATE, DURATION, VUS, SCALE "
         "(default: one replica per core), REPEAT, PROBE_DURATION, HTTP_PORT, WORKERS_PORT, P95_MS, P99_MS, "
         "RATE_P95_MS, SWEEP_SCALES, SWEEP_DURATION, SWEEP_RUNS, RUNTIMES_VUS, NODE_PORT, API_IMAGE, BENCH_PROJECT, "
-        "RESULTS_DIR, K6, NGINX."))
+        "RESULTS_DIR, K6, NGINX; MONITOR=1 (Docker: compose's monitoring profile, k6 remote write to Prometheus on "
+        "PROMETHEUS_PORT, PromQL values per run)."))
     parser.add_argument("--backend", choices=backends.CHOICES, default="auto",
                         help="docker: compose profiles; host: replicas as host processes behind a host nginx")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -33,7 +34,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
                                                    f"{', '.join(p.name for p in profiles.RUNTIME_PROFILES)}")
     sub.add_parser("breakdown", help="CPU per request of the replica and nginx, layer by layer, CPython vs PyPy")
     sub.add_parser("warmup", help="the first seconds of a PyPy replica: API_WARMUP_S=0 against the default")
-    sub.add_parser("cost", help="server CPU per /api request against the bare loop (no Docker)")
+    sub.add_parser("cost", help="server CPU per /api request against the bare loop, and metrics on vs off (no Docker)")
     args = parser.parse_args(argv)
     if args.command == "compare":
         try:

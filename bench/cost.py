@@ -1,4 +1,5 @@
-"""`python -m bench cost`: server CPU per /api request against the bare loop, in one process.
+"""`python -m bench cost`: server CPU per /api request against the bare loop, in one process,
+then with the replica's metrics on against off (bench/cost_metrics.py).
 
 The replica (uvicorn + FastAPI + the job queue, logging as in production) runs in this
 process on a thread; a client in another process sends sequential requests, so its CPU is
@@ -16,10 +17,12 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import asdict
 from datetime import datetime
 
 import uvicorn
 
+from .cost_metrics import TARGET, line, metrics_cost
 from .progress import note
 from .settings import ROOT, BenchError, Settings
 
@@ -81,7 +84,7 @@ def bare_loop_cpu(runs: int) -> float:
     return (time.process_time() - started) / runs
 
 
-def cost(settings: Settings) -> dict[str, float]:
+def cost(settings: Settings) -> dict[str, object]:
     port = free_port()
     note(f"cost: {REQUESTS} sequential /api requests to an in-process replica, then the bare loop")
     server = serve(port)
@@ -90,11 +93,16 @@ def cost(settings: Settings) -> dict[str, float]:
     finally:
         server.should_exit = True
     bare = bare_loop_cpu(REQUESTS)
-    result = {"requests": REQUESTS, "server_cpu_ms_per_request": round(served * 1000, 3),
-              "bare_loop_cpu_ms": round(bare * 1000, 3), "ratio": round(served / bare, 3), "target": 1.15}
+    result: dict[str, object] = {
+        "requests": REQUESTS, "server_cpu_ms_per_request": round(served * 1000, 3),
+        "bare_loop_cpu_ms": round(bare * 1000, 3), "ratio": round(served / bare, 3), "target": 1.15}
+    print(f"server CPU per /api request: {result['server_cpu_ms_per_request']} ms; bare loop: "
+          f"{result['bare_loop_cpu_ms']} ms; ratio {result['ratio']} (target <= 1.15)", flush=True)
+    costs = metrics_cost()
+    result["metrics"] = {"target": TARGET, "jobs": [asdict(c) for c in costs]}
+    print("\n".join(line(c) for c in costs))
     out = settings.results_dir / f"cost-{datetime.now():%Y%m%d-%H%M%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"server CPU per /api request: {result['server_cpu_ms_per_request']} ms; bare loop: "
-          f"{result['bare_loop_cpu_ms']} ms; ratio {result['ratio']} (target <= 1.15)\nResults: {out}")
+    print(f"Results: {out}")
     return result

@@ -104,7 +104,7 @@ def _start_replicas(profile: Profile, replicas: int, log: Path) -> tuple[list[su
     return procs, ports
 
 
-def _wait_healthy(ports: list[int], procs: list[subprocess.Popen[bytes]], log: Path, timeout_s: float = 60) -> None:
+def wait_healthy(ports: list[int], procs: list[subprocess.Popen[bytes]], log: Path, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     for port in ports:
         while True:
@@ -163,13 +163,13 @@ class HostBackend:
             names = [f"replica-{i + 1}" for i in range(len(procs))] if profile.behind_nginx else ["workers"]
             self._processes = [Process(n, REPLICA, p.pid) for n, p in zip(names, procs, strict=True)]
             try:
-                _wait_healthy(ports, procs, log)
+                wait_healthy(ports, procs, log)
                 if not profile.behind_nginx:
                     yield f"http://127.0.0.1:{FIRST_PORT}"
                     return
                 procs.append(_start_nginx(nginx, write_config(Path(tmp) / "nginx", ports, port), Path(tmp)))
                 self._processes.append(Process("nginx", PROXY, procs[-1].pid))
-                _wait_healthy([port], procs[-1:], Path(tmp) / "nginx.log")
+                wait_healthy([port], procs[-1:], Path(tmp) / "nginx.log")
                 yield f"http://127.0.0.1:{port}"
             finally:
                 self.progress.say(f"stopping host profile {profile.name}")
