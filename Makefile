@@ -58,8 +58,8 @@ rollout: ## Zero-downtime rolling restart of every replica (after make build, or
 	bash scripts/rollout.sh
 
 .PHONY: down
-down: ## Stop and remove the stack
-	$(COMPOSE) down --remove-orphans
+down: ## Stop and remove the stack, monitoring included (its data volume stays)
+	$(COMPOSE) --profile '*' down --remove-orphans
 
 .PHONY: ps
 ps: ## Show the containers and their health
@@ -85,6 +85,14 @@ nginx-check: ## nginx -t on the real config files, limits off and on, in the ngi
 	        --mount "type=bind,source=$(CURDIR)/nginx/limits-$$limits.conf,target=/etc/nginx/limits.conf,readonly" \
 	        "$$image" nginx -t; \
 	done
+
+PROMETHEUS_PORT ?= 9090
+MONITOR_SERVICES := prometheus nginx-exporter
+.PHONY: monitor
+monitor: ## Prometheus and the nginx exporters beside the stack (started if down, scale kept); prints the URLs
+	$(COMPOSE) --profile monitoring up -d --build --wait --no-recreate $(MONITOR_SERVICES)
+	@echo "monitor: Prometheus at http://localhost:$(PROMETHEUS_PORT) (targets: /targets, alerts: /alerts);" \
+	    "$$($(COMPOSE) ps -q api | wc -l) api replicas scraped. Grafana: docs/monitoring.md"
 
 .PHONY: swarm-up
 swarm-up: ## Swarm: build the api image, deploy the stack with SCALE replicas, nginx on HTTP_PORT (needs docker swarm init)

@@ -50,9 +50,27 @@ require_manager() {
 
 compose() { docker compose --project-directory . -f docker-compose.yml "$@"; }
 
+# Keep the services named in argv[1] (comma-separated) of a compose JSON on stdin, and the
+# volumes they use; drop the top-level name, which the stack loader refuses. JSON is YAML.
+KEEP_SERVICES='
+import json, sys
+config = json.load(sys.stdin)
+keep = sys.argv[1].split(",")
+config.pop("name", None)
+config["services"] = {name: s for name, s in config["services"].items() if name in keep}
+used = {v.get("source") for s in config["services"].values() for v in s.get("volumes", [])}
+config["volumes"] = {name: v for name, v in config.get("volumes", {}).items() if name in used}
+json.dump(config, sys.stdout, indent=1)
+'
+
 render() {
+    local active
+    # `config --no-interpolate` renders every service, active profile or not (compose
+    # 2.40); plain `config --services` lists the active ones (COMPOSE_PROFILES=monitoring).
+    active=$(compose config --services | paste -sd, -)
     # -p STACK: network names come out as STACK_edge, STACK_backend, as the stack names them.
-    compose -f compose/swarm.yml -p "$STACK" config --no-interpolate | sed '/^name:/d'
+    compose -f compose/swarm.yml -p "$STACK" config --no-interpolate --format json |
+        python3 -c "$KEEP_SERVICES" "$active"
 }
 
 build_image() {

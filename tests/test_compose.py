@@ -7,6 +7,7 @@ import subprocess
 import pytest
 import yaml
 
+from app.settings import Settings
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.config
@@ -126,3 +127,38 @@ def test_a_typo_in_the_switch_is_an_error_not_a_new_directory(nginx_image: str) 
     assert result.returncode != 0
     assert f"bind source path does not exist: {ROOT / 'nginx' / 'limits-of.conf'}" in result.stderr
     assert not (ROOT / "nginx" / "limits-of.conf").exists()
+
+
+def swarm_services(**env: str) -> dict:
+    result = subprocess.run(["bash", str(ROOT / "scripts" / "swarm.sh"), "config"], capture_output=True,
+                            text=True, timeout=60, env={**os.environ, "SWARM_LB_NODE": "node-1", **env})
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)["services"]
+
+
+MONITORING = {"prometheus", "nginx-exporter"}
+
+
+def test_monitoring_runs_only_with_its_profile_and_stays_local(docker: None) -> None:
+    assert MONITORING.isdisjoint(config()["services"])
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_BIND"} | {"COMPOSE_PROFILES": "monitoring"}
+    services = config(env=env)["services"]
+    assert MONITORING <= services.keys()
+    prometheus, exporter = services["prometheus"], services["nginx-exporter"]
+    assert [(p["host_ip"], p["target"]) for p in prometheus["ports"]] == [("127.0.0.1", 9090)]
+    assert "--web.enable-remote-write-receiver" in prometheus["command"], "k6 writes its metrics there"
+    assert set(exporter["networks"]) == {"backend"} and not exporter.get("ports")
+
+
+def test_swarm_deploys_monitoring_only_with_the_profile(docker: None) -> None:
+    assert MONITORING.isdisjoint(swarm_services())
+    services = swarm_services(COMPOSE_PROFILES="monitoring")
+    assert services["prometheus"]["deploy"]["placement"]["constraints"] == ["node.id == node-1"]
+    assert services["api"]["deploy"]["endpoint_mode"] == "dnsrr", "Prometheus finds each task by the name api"
+
+
+def test_prometheus_finds_the_replicas_by_service_name_and_port() -> None:
+    jobs = yaml.safe_load((ROOT / "monitoring" / "prometheus" / "prometheus.yml").read_text())["scrape_configs"]
+    (api,) = [job["dns_sd_configs"] for job in jobs if job["job_name"] == "api"]
+    assert api == [{"names": ["api"], "type": "A", "port": Settings.port, "refresh_interval": "5s"}]
+    assert "api" in yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]

@@ -67,10 +67,20 @@ class RunRate:
         return self._seconds / self._units if self._units else None
 
 
+# Called with (seconds waited in the queue, seconds run) after each job that ran to the end.
+JobObserver = Callable[[float, float], None]
+
+
+def _ignore(waited: float, took: float) -> None:
+    pass
+
+
 class JobQueue:
     def __init__(self, max_wait_s: float, clock: Callable[[], float] = time.perf_counter,
-                 inline_max_s: float | None = None) -> None:
+                 inline_max_s: float | None = None, on_job: JobObserver = _ignore) -> None:
         self.max_wait_s = max_wait_s
+        self.on_job = on_job
+        self.shed = 0  # jobs refused with Overloaded since the start
         # A job shorter than this runs on the event loop when the worker is idle: handing it
         # to the thread and back costs ~0.5 ms on PyPy (docs/runtimes.md), more than the
         # article's job itself there. The bound is the GIL's switch interval (5 ms), the
@@ -99,9 +109,10 @@ class JobQueue:
         self._check_wait()
         units = n + 1
         rate = self.rate.seconds_per_unit
+        queued = self._clock()
         if not self._admitted and rate is not None and units * rate < self.inline_max_s:
-            result, took = self._timed(fn, n)
-            self.rate.observe(took, units)
+            result, started, took = self._timed(fn, n)
+            self._observe(units, queued, (started, took))
             return result
         loop = asyncio.get_running_loop()
         self._admitted += 1
@@ -109,8 +120,8 @@ class JobQueue:
         future = self._executor.submit(self._timed, fn, n)
         # Release the slot when the job really ends, not when the caller stops waiting:
         # a job that already runs cannot be cancelled and still holds the core.
-        future.add_done_callback(lambda done: loop.call_soon_threadsafe(self._release, units, _took(done)))
-        result, _ = await asyncio.wrap_future(future)
+        future.add_done_callback(lambda done: loop.call_soon_threadsafe(self._release, units, queued, _ran(done)))
+        result, _, _ = await asyncio.wrap_future(future)
         return result
 
     def _check_wait(self) -> None:
@@ -119,26 +130,35 @@ class JobQueue:
         wait = self.expected_wait_s
         # A bound of 0 means no waiting at all, which needs no estimate: any job takes time.
         if self.max_wait_s == 0 or (wait is not None and wait > self.max_wait_s):
+            self.shed += 1
             raise Overloaded(self._admitted, wait, self.max_wait_s)
 
-    def _timed(self, fn: Callable[[int], T], n: int) -> tuple[T, float]:
-        # The run alone, not the time spent queued.
+    def _timed(self, fn: Callable[[int], T], n: int) -> tuple[T, float, float]:
+        """The result, when the run started, and how long it took: the run alone, not the queue."""
         started = self._clock()
         result = fn(n)
-        return result, self._clock() - started
+        return result, started, self._clock() - started
 
-    def _release(self, units: int, took: float | None) -> None:
+    def _release(self, units: int, queued: float, ran: tuple[float, float] | None) -> None:
         self._admitted -= 1
         self._units -= units
-        if took is not None:
-            self.rate.observe(took, units)
+        self._observe(units, queued, ran)
+
+    def _observe(self, units: int, queued: float, ran: tuple[float, float] | None) -> None:
+        if ran is None:
+            return
+        started, took = ran
+        self.rate.observe(took, units)
+        self.on_job(max(started - queued, 0.0), took)
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True)
 
 
-def _took(done: Future[tuple[T, float]]) -> float | None:
-    """The run time of a job that completed; None if it was cancelled before it ran, or failed."""
+def _ran(done: Future[tuple[T, float, float]]) -> tuple[float, float] | None:
+    """When a job that completed started, and its run time; None if it was cancelled before
+    it ran, or failed."""
     if done.cancelled() or done.exception() is not None:
         return None
-    return done.result()[1]
+    _, started, took = done.result()
+    return started, took

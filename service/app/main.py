@@ -10,11 +10,12 @@ from typing import Annotated
 from fastapi import FastAPI, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import runtime
 from .jobs import JobQueue, Overloaded
+from .metrics import ReplicaMetrics, RequestMetrics
 from .settings import Settings
 from .work import DEFAULT_N, sum_down
 
@@ -67,6 +68,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.draining = False
     app.state.jobs = jobs
     app.add_middleware(ReplicaHeader, replica_id=settings.replica_id)
+    app.state.metrics = None
+    if settings.metrics:
+        metrics = app.state.metrics = ReplicaMetrics(jobs, settings.replica_id, app.version,
+                                                     draining=lambda: app.state.draining)
+        # Outermost, so that it times and counts what the client gets, errors included.
+        app.add_middleware(RequestMetrics, metrics=metrics, routes=app.router.routes)
+
+        @app.get("/metrics", include_in_schema=False)
+        async def prometheus(request: Request) -> Response:
+            return metrics.response(request)
 
     @app.exception_handler(Overloaded)
     async def overloaded(request: Request, exc: Overloaded) -> JSONResponse:

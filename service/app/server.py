@@ -24,7 +24,7 @@ from uvicorn.supervisors import Multiprocess
 
 from .main import begin_drain, create_app
 from .settings import Settings
-from .warmup import warm_up
+from .warmup import WarmUp, warm_up
 
 # What each worker process imports and calls to build its own app (and job queue) from
 # the environment: uvicorn can only start workers > 1 from an import string.
@@ -93,11 +93,23 @@ class DrainingServer(uvicorn.Server):
             self._captured_signals.remove(sig)
 
 
+async def warm_up_uncounted(app: FastAPI, settings: Settings) -> WarmUp:
+    """The warm-up's requests are the replica's own: /metrics counts only the clients'."""
+    metrics = app.state.metrics
+    if metrics:
+        metrics.counting = False
+    try:
+        return await warm_up(uvicorn_config(settings, app), settings.warmup_s)
+    finally:
+        if metrics:
+            metrics.counting = True
+
+
 def serve(settings: Settings, workers: int = 1) -> None:
     """Serve until SIGTERM, the way uvicorn.run() would, with the config above."""
     if workers == 1:
         app = create_app(settings)
-        report = asyncio.run(warm_up(uvicorn_config(settings, app), settings.warmup_s))
+        report = asyncio.run(warm_up_uncounted(app, settings))
         logging.getLogger("app").info("replica=%s warmed up: %s", settings.replica_id, report)
         server = DrainingServer(uvicorn_config(settings, app), on_drain=lambda: begin_drain(app))
         server.run()

@@ -115,6 +115,8 @@ class Settings:
     forwarded_allow_ips: str = "127.0.0.1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
     access_log: bool = False
     log_level: str = "info"
+    # Prometheus metrics at /metrics (app/metrics.py), scraped on the internal network.
+    metrics: bool = True
     # Seconds of requests the replica sends itself before its port opens (app/warmup.py).
     # Unset: 5 on PyPy, whose JIT needs them, 0 on CPython (each route still runs once).
     warmup_s: float = field(default_factory=runtime.default_warmup_s)
@@ -139,5 +141,6 @@ class Settings:
             forwarded_allow_ips=_str(env, "API_FORWARDED_ALLOW_IPS", cls.forwarded_allow_ips),
             access_log=_bool(env, "API_ACCESS_LOG", cls.access_log),
             log_level=log_level,
+            metrics=_bool(env, "API_METRICS", cls.metrics),
             warmup_s=_float(env, "API_WARMUP_S", runtime.default_warmup_s(), 0, 60),
         )

@@ -287,3 +287,26 @@ def test_a_short_job_waits_its_turn_behind_a_busy_worker() -> None:
         assert (await long, await short) == (99, 0)
         assert ran_on[0].startswith("cpu-job")
     check(test, max_wait_s=1, inline_max_s=0.005)
+
+
+def test_each_job_reports_its_wait_in_the_queue_and_its_run_time() -> None:
+    """What /metrics' job histograms observe: the second job waits exactly as long as the
+    first one runs (the clock only moves in jobs), and a refused job is counted as shed."""
+    seen: list[tuple[float, float]] = []
+
+    async def test(queue: JobQueue, clock: Clock) -> None:
+        await timed(queue, clock, 0.01)  # no estimate, no shedding
+        queue.on_job = lambda waited, took: seen.append((waited, took))
+        gate = clock.gate()
+        first = asyncio.ensure_future(queue.run(clock.job(0.01, gate), 99))  # 1 s
+        second = asyncio.ensure_future(queue.run(clock.job(0.01), 19))  # 0.2 s
+        await wait_until(lambda: queue.admitted == 2)
+        with pytest.raises(Overloaded):
+            await queue.run(clock.job(0.01), 0)
+        gate.set()
+        await asyncio.gather(first, second)
+        await wait_until(lambda: len(seen) == 2)
+        assert seen == [(0.0, pytest.approx(1.0)), (pytest.approx(1.0), pytest.approx(0.2))]
+        assert queue.shed == 1
+
+    check(test, max_wait_s=1.1)  # room for the second job (1 s ahead of it), not a third (1.2 s)

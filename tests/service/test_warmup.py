@@ -3,10 +3,11 @@
 import asyncio
 
 import pytest
+from prometheus_client import generate_latest
 
 from app import runtime
 from app.main import create_app
-from app.server import uvicorn_config
+from app.server import uvicorn_config, warm_up_uncounted
 from app.settings import Settings
 from app.warmup import PATHS, warm_up
 
@@ -48,3 +49,14 @@ def test_the_runtime_is_named_with_its_version() -> None:
     impl = runtime.platform.python_implementation()
     assert runtime.name().startswith(f"{impl} ")
     assert runtime.platform.python_version() in runtime.name()
+
+
+def test_the_warm_up_leaves_the_metrics_at_zero() -> None:
+    settings = Settings(replica_id="w1", port=0)
+    app = create_app(settings)
+    report = asyncio.run(warm_up_uncounted(app, settings))
+    assert report.requests >= len(PATHS)
+    assert app.state.metrics.counting, "clients' requests count again once the port opens"
+    exposition = generate_latest(app.state.metrics.registry).decode()
+    assert "api_requests_total{" not in exposition
+    assert "api_job_run_seconds_count 0.0" in exposition
