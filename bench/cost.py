@@ -22,7 +22,7 @@ from datetime import datetime
 
 import uvicorn
 
-from .cost_metrics import TARGET, line, metrics_cost
+from .cost_metrics import TARGET, implied_ratio, line, metrics_cost
 from .progress import note
 from .settings import ROOT, BenchError, Settings
 
@@ -99,8 +99,11 @@ def cost(settings: Settings) -> dict[str, object]:
     print(f"server CPU per /api request: {result['server_cpu_ms_per_request']} ms; bare loop: "
           f"{result['bare_loop_cpu_ms']} ms; ratio {result['ratio']} (target <= 1.15)", flush=True)
     costs = metrics_cost()
-    result["metrics"] = {"target": TARGET, "jobs": [asdict(c) for c in costs]}
+    implied = implied_ratio(*costs)
+    result["metrics"] = {"target": TARGET, "jobs": [asdict(c) for c in costs], "implied_article_ratio": implied}
     print("\n".join(line(c) for c in costs))
+    print(f"the cheap job's fixed cost ({costs[1].fixed_ms * 1000:+.1f} us per request) on the article's job: "
+          f"ratio {implied}")
     out = settings.results_dir / f"cost-{datetime.now():%Y%m%d-%H%M%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

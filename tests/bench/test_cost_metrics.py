@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from bench.cost_metrics import TARGET, MetricsCost, line, ratio_of
+from bench.cost_metrics import TARGET, MetricsCost, implied_ratio, line, ratio_of
 
 pytestmark = pytest.mark.unit
 
@@ -21,3 +21,10 @@ def test_the_target_is_named_for_the_articles_job_only() -> None:
     cheap = MetricsCost("cheap job", "/api?n=1000", 12000, 0.6, 0.5, 1.2, [1.1, 1.3])
     assert line(article).endswith(f"(rounds 1.0-1.05); target <= {TARGET}")
     assert "target" not in line(cheap) and "= 1.2 " in line(cheap)
+
+
+def test_the_fixed_cost_of_the_cheap_job_applies_to_the_articles() -> None:
+    article = MetricsCost("article's job", "/api", 300, 33.0, 30.0, 1.1, [1.1])
+    cheap = MetricsCost("cheap job", "/api?n=1000", 12000, 0.43, 0.40, 1.075, [1.075])
+    assert cheap.fixed_ms == pytest.approx(0.03)
+    assert implied_ratio(article, cheap) == 1.001
