@@ -1,5 +1,11 @@
 """MONITOR=1: the compose profile, k6's remote write and the PromQL read back per run."""
 
+import json
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
+
 import pytest
 
 from bench import docker_stack, monitoring
@@ -51,3 +57,50 @@ def test_monitored_runs_round_trip_and_show_the_promql_rows(compare_80rps: dict)
     rows = {row[0]: row[1:] for row in compare_table(Compare.from_dict({**compare_80rps, "runs": [run.to_dict()]}))}
     assert rows["Prometheus: /api rate by replica"] == ["14.2, 14.0 req/s"]
     assert rows["Prometheus: p95 queue wait"] == ["3.5 ms"]
+
+
+class FakePrometheus(BaseHTTPRequestHandler):
+    """Answers the two calls collect() makes, the way Prometheus' HTTP API does."""
+
+    asked: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        url = urllib.parse.urlsplit(self.path)
+        if url.path == "/api/v1/status/config":
+            body = {"status": "success", "data": {"yaml": "global:\n  scrape_interval: 5s\n"}}
+        else:
+            query = urllib.parse.parse_qs(url.query)["query"][0]
+            FakePrometheus.asked.append(query)
+            series = {monitoring.RATE_BY_REPLICA: [{"metric": {"instance": "a:8000"}, "values": [[1, "9"], [3, "11"]]}],
+                      monitoring.QUEUE_WAIT_P95: [{"metric": {}, "values": [[1, "0.004"], [3, "0.006"]]}],
+                      monitoring.SHED_RATE: [{"metric": {}, "values": [[1, "0"]]}]}.get(query, [])
+            body = {"status": "success", "data": {"resultType": "matrix", "result": series}}
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def test_collect_averages_each_query_over_the_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    server = HTTPServer(("127.0.0.1", 0), FakePrometheus)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    slept: list[float] = []
+    monkeypatch.setattr(monitoring.time, "sleep", slept.append)
+    try:
+        got = monitoring.collect(f"http://127.0.0.1:{server.server_port}", "t1", 100.0, 120.0)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert slept == [6], "one scrape interval and a second, so the run's last samples are in"
+    assert sorted(FakePrometheus.asked) == sorted(monitoring.QUERIES.values())
+    assert got.api_rps_by_replica == {"a:8000": 10.0} and got.queue_wait_p95_ms == 5.0 and got.shed_rps == 0.0
+    assert got.nginx_retry_rps is None and got.note == "no samples for nginx_retries in the window"
+
+
+def test_collect_says_when_prometheus_is_gone() -> None:
+    got = monitoring.collect("http://127.0.0.1:9", "t1", 1.0, 2.0)
+    assert got.api_rps_by_replica == {} and got.note.startswith("Prometheus did not answer")
