@@ -51,7 +51,9 @@ class Runner:
         run = k6.run(s.k6, load, context, self.out, name, self.progress, html, output)
         ended = time.time()
         resources = meter.stop(run.completed) if meter else None
-        watched = monitoring.collect(prometheus, testid, started, ended) if prometheus else None
+        # Reading Prometheus waits a scrape interval: only for the reported runs, not for
+        # each step of a capacity search (which runs without the HTML report).
+        watched = monitoring.collect(prometheus, testid, started, ended) if prometheus and html else None
         return replace(run, resources=resources, monitoring=watched)
 
     def capacity(self, url: str, profile: Profile, replicas: int, start: float, *, tag: str,
