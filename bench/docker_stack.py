@@ -86,8 +86,9 @@ class DockerBackend:
         return done.stdout
 
     def _down(self, profile: Profile, replicas: int) -> None:
-        self._run([*self._compose(profile), "down", "--remove-orphans", "--timeout", "10"], profile, replicas,
-                  f"taking down compose project {self.settings.project}")
+        # Every profile: a run with MONITOR=1 that was killed may have left Prometheus up.
+        self._run([*self._compose(profile), "--profile", "*", "down", "--remove-orphans", "--timeout", "10"],
+                  profile, replicas, f"taking down compose project {self.settings.project}")
 
     @contextlib.contextmanager
     def stack(self, profile: Profile, replicas: int) -> Iterator[str]:
