@@ -1,6 +1,7 @@
 """promtool on the real rule files in the image the stack runs, and the dashboard's PromQL
 against the metrics that exist (service/app and the nginx exporters)."""
 
+import importlib.util
 import json
 import re
 import subprocess
@@ -175,3 +176,22 @@ def test_grafana_rate_interval_matches_the_scrape_interval() -> None:
     scrape = yaml.safe_load(config.read_text()).get("global", {}).get("scrape_interval", "1m")
     datasources = yaml.safe_load((GRAFANA_DIR / "provisioning" / "datasources" / "prometheus.yml").read_text())
     assert datasources["datasources"][0]["jsonData"]["timeInterval"] == scrape
+
+
+def test_compose_defaults_to_the_images_scripts_images_py_names() -> None:
+    """scripts/images.py resolves PROMETHEUS_IMAGE and NGINX_EXPORTER_IMAGE with its own
+    defaults (promtool runs without the stack): compose's ${VAR:-default} must agree."""
+    spec = importlib.util.spec_from_file_location("images", ROOT / "scripts" / "images.py")
+    assert spec and spec.loader
+    images = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(images)
+    found = {}
+    for path in [ROOT / "docker-compose.yml", *sorted((ROOT / "compose").glob("*.yml"))]:
+        # The text, not YAML: compose's own tags (!reset in compose/swarm.yml) need no loader.
+        for variable, default in re.findall(r"(?m)^\s*image:\s*[\"']?\$\{(\w+):-([^}]*)\}", path.read_text()):
+            if variable in images.MONITORING:
+                found[f"{path.name} {variable}"] = (variable, default)
+    if not found:
+        pytest.skip("SKIPPED: no compose service runs PROMETHEUS_IMAGE or NGINX_EXPORTER_IMAGE yet")
+    for where, (variable, default) in found.items():
+        assert default == images.MONITORING[variable], f"{where}: {variable} defaults to {default}"
