@@ -94,6 +94,20 @@ monitor: ## Prometheus and the nginx exporters beside the stack (started if down
 	@echo "monitor: Prometheus at http://localhost:$(PROMETHEUS_PORT) (targets: /targets, alerts: /alerts);" \
 	    "$$($(COMPOSE) ps -q api | wc -l) api replicas scraped. Grafana: docs/monitoring.md"
 
+# promtool from the Prometheus image, on monitoring/prometheus/ at the image's /etc/prometheus,
+# as the stack mounts it (relative rule_files resolve there). /tmp: promtool test's storage.
+# https://prometheus.io/docs/prometheus/latest/configuration/unit_testing_rules/
+PROMTOOL := docker run --rm --network none --read-only --tmpfs /tmp -u 65534:65534 \
+	--mount "type=bind,source=$(CURDIR)/monitoring/prometheus,target=/etc/prometheus,readonly" \
+	-w /etc/prometheus --entrypoint /bin/promtool
+
+.PHONY: monitor-check
+monitor-check: ## promtool on monitoring/prometheus/: check the alert rules, run their unit test, check prometheus.yml (no stack needed)
+	image=$$($(PY) scripts/images.py PROMETHEUS_IMAGE); \
+	$(PROMTOOL) "$$image" check rules alerts.yml; \
+	$(PROMTOOL) "$$image" test rules alerts.test.yml; \
+	$(PROMTOOL) "$$image" check config prometheus.yml
+
 .PHONY: swarm-up
 swarm-up: ## Swarm: build the api image, deploy the stack with SCALE replicas, nginx on HTTP_PORT (needs docker swarm init)
 	bash scripts/swarm.sh up
