@@ -87,12 +87,18 @@ nginx-check: ## nginx -t on the real config files, limits off and on, in the ngi
 	done
 
 PROMETHEUS_PORT ?= 9090
-MONITOR_SERVICES := prometheus nginx-exporter
+GRAFANA_PORT ?= 3000
+# GRAFANA=1 adds Grafana with the dashboard (official image only: no offline stand-in).
+WITH_GRAFANA := $(filter 1 yes true,$(GRAFANA))
+MONITOR_SERVICES := prometheus nginx-exporter $(if $(WITH_GRAFANA),grafana)
 .PHONY: monitor
-monitor: ## Prometheus and the nginx exporters beside the stack (started if down, scale kept); prints the URLs
-	$(COMPOSE) --profile monitoring up -d --build --wait --no-recreate $(MONITOR_SERVICES)
-	@echo "monitor: Prometheus at http://localhost:$(PROMETHEUS_PORT) (targets: /targets, alerts: /alerts);" \
-	    "$$($(COMPOSE) ps -q api | wc -l) api replicas scraped. Grafana: docs/monitoring.md"
+monitor: ## Prometheus and the nginx exporters beside the stack (started if down, scale kept), GRAFANA=1; prints the URLs
+	$(COMPOSE) --profile monitoring $(if $(WITH_GRAFANA),--profile grafana) up -d --build --wait --no-recreate \
+	    $(MONITOR_SERVICES)
+	@echo "monitor: Prometheus at http://localhost:$(PROMETHEUS_PORT) (targets: /targets, alerts: /alerts)," \
+	    "scraping $$($(COMPOSE) ps -q api | wc -l) api replicas"
+	@echo "monitor: $(if $(WITH_GRAFANA),Grafana at http://localhost:$(GRAFANA_PORT),GRAFANA=1 adds Grafana);" \
+	    "PromQL to start with: docs/monitoring.md"
 
 # promtool from the Prometheus image, on monitoring/prometheus/ at the image's /etc/prometheus,
 # as the stack mounts it (relative rule_files resolve there). /tmp: promtool test's storage.

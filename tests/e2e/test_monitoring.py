@@ -5,12 +5,14 @@ replicas' metrics off its public port."""
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import subprocess
 import time
 from collections.abc import Iterator
 
 import pytest
+import yaml
 
 from tests.conftest import ROOT
 from tests.e2e.conftest import Stack
@@ -137,3 +139,18 @@ def test_metrics_are_404_on_the_public_port(monitored: Stack, prometheus: Promet
     status, headers, body = raw_get(int(monitored.env["HTTP_PORT"]), target)
     assert status == 404, (status, body[:200])
     assert "api_requests_total" not in body and "x-replica" not in headers, "nginx answers, no replica"
+
+
+def dashboard_and_rule_queries() -> list[str]:
+    dashboard = json.loads((ROOT / "monitoring" / "grafana" / "dashboards" / "pycluster.json").read_text())
+    panels = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", []) if t.get("expr")]
+    rules = yaml.safe_load((ROOT / "monitoring" / "prometheus" / "alerts.yml").read_text())["groups"]
+    return [e.replace("$__rate_interval", "1m") for e in panels] + [r["expr"] for g in rules for r in g["rules"]]
+
+
+def test_every_dashboard_and_rule_query_runs_on_this_prometheus(monitored: Stack, prometheus: Prometheus) -> None:
+    """Grafana cannot run offline, but its queries can: Prometheus itself parses each one."""
+    queries = dashboard_and_rule_queries()
+    assert len(queries) >= 15
+    for promql in queries:
+        prometheus.series(promql)  # asserts status "success": a bad query is a 400 with an error
