@@ -62,5 +62,9 @@ def find_self(containers: list[Container], mountinfo: str, hostname: str) -> Con
     for own_id in _OWN_ID.findall(mountinfo):
         if own_id in by_id:
             return by_id[own_id]
-    matches = [c for c in containers if c.running and (c.id.startswith(hostname) or c.hostname == hostname)]
-    return matches[0] if hostname and len(matches) == 1 else None
+    if not hostname:
+        return None
+    short_id = len(hostname) == 12
+    matches = [c for c in containers
+               if c.running and ((short_id and c.id.startswith(hostname)) or c.hostname == hostname)]
+    return matches[0] if len(matches) == 1 else None
