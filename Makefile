@@ -26,7 +26,7 @@ NGINX_EXEC := $(COMPOSE) exec -T nginx nginx
 # The seed article's Node cluster, a yardstick beside the stack (reference/node-cluster/).
 # Its .env links to ours, so NODE_IMAGE from make offline-images applies here too.
 NODE_COMPOSE := $(COMPOSE) -f reference/node-cluster/compose.yml
-DOCKERFILES := service/Dockerfile $(wildcard reference/*/Dockerfile)
+DOCKERFILES := service/Dockerfile monitoring/nginx-log-exporter/Dockerfile $(wildcard reference/*/Dockerfile)
 
 .PHONY: help
 help: ## List the targets
@@ -148,7 +148,7 @@ GIXY_SKIPS := status_page_exposed
 lint: lint-setup ## Static checks, as CI runs them: ruff, mypy --strict, shellcheck, hadolint, gixy
 	$(VENV)/bin/ruff check
 	$(VENV)/bin/mypy
-	$(VENV)/bin/shellcheck scripts/*.sh service/healthcheck.sh .ci/run
+	$(VENV)/bin/shellcheck scripts/*.sh service/healthcheck.sh monitoring/nginx-log-exporter/healthcheck.sh .ci/run
 	$(VENV)/bin/hadolint $(DOCKERFILES)
 	$(VENV)/bin/gixy --skips $(GIXY_SKIPS) nginx/nginx.conf
 

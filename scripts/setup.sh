@@ -53,7 +53,8 @@ ensure_venv() {
         fi
     fi
     local stamp="$VENV/.installed" want
-    want=$(cat requirements-dev.txt requirements-tools.txt service/requirements.txt | sha256sum | cut -c1-16)
+    want=$(cat requirements-dev.txt requirements-tools.txt service/requirements.txt \
+        monitoring/nginx-log-exporter/requirements.txt | sha256sum | cut -c1-16)
     if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then log "$VENV is up to date"; return; fi
     log "installing pinned packages into $VENV..."
     "$VENV/bin/pip" install -q --disable-pip-version-check -r requirements-dev.txt
