@@ -26,7 +26,7 @@ NGINX_EXEC := $(COMPOSE) exec -T nginx nginx
 # The seed article's Node cluster, a yardstick beside the stack (reference/node-cluster/).
 # Its .env links to ours, so NODE_IMAGE from make offline-images applies here too.
 NODE_COMPOSE := $(COMPOSE) -f reference/node-cluster/compose.yml
-DOCKERFILES := service/Dockerfile $(wildcard reference/*/Dockerfile)
+DOCKERFILES := service/Dockerfile monitoring/nginx-log-exporter/Dockerfile $(wildcard reference/*/Dockerfile)
 
 .PHONY: help
 help: ## List the targets
@@ -87,12 +87,32 @@ nginx-check: ## nginx -t on the real config files, limits off and on, in the ngi
 	done
 
 PROMETHEUS_PORT ?= 9090
-MONITOR_SERVICES := prometheus nginx-exporter
+GRAFANA_PORT ?= 3000
+# GRAFANA=1 adds Grafana with the dashboard (official image only: no offline stand-in).
+WITH_GRAFANA := $(filter 1 yes true,$(GRAFANA))
+MONITOR_SERVICES := prometheus nginx-exporter $(if $(WITH_GRAFANA),grafana)
 .PHONY: monitor
-monitor: ## Prometheus and the nginx exporters beside the stack (started if down, scale kept); prints the URLs
-	$(COMPOSE) --profile monitoring up -d --build --wait --no-recreate $(MONITOR_SERVICES)
-	@echo "monitor: Prometheus at http://localhost:$(PROMETHEUS_PORT) (targets: /targets, alerts: /alerts);" \
-	    "$$($(COMPOSE) ps -q api | wc -l) api replicas scraped. Grafana: docs/monitoring.md"
+monitor: ## Prometheus and the nginx exporters beside the stack (started if down, scale kept), GRAFANA=1; prints the URLs
+	$(COMPOSE) --profile monitoring $(if $(WITH_GRAFANA),--profile grafana) up -d --build --wait --no-recreate \
+	    $(MONITOR_SERVICES)
+	@echo "monitor: Prometheus at http://localhost:$(PROMETHEUS_PORT) (targets: /targets, alerts: /alerts)," \
+	    "scraping $$($(COMPOSE) ps -q api | wc -l) api replicas"
+	@echo "monitor: $(if $(WITH_GRAFANA),Grafana at http://localhost:$(GRAFANA_PORT),GRAFANA=1 adds Grafana);" \
+	    "PromQL to start with: docs/monitoring.md"
+
+# promtool from the Prometheus image, on monitoring/prometheus/ at the image's /etc/prometheus,
+# as the stack mounts it (relative rule_files resolve there). /tmp: promtool test's storage.
+# https://prometheus.io/docs/prometheus/latest/configuration/unit_testing_rules/
+PROMTOOL := docker run --rm --network none --read-only --tmpfs /tmp -u 65534:65534 \
+	--mount "type=bind,source=$(CURDIR)/monitoring/prometheus,target=/etc/prometheus,readonly" \
+	-w /etc/prometheus --entrypoint /bin/promtool
+
+.PHONY: monitor-check
+monitor-check: ## promtool on monitoring/prometheus/: check the alert rules, run their unit test, check prometheus.yml (no stack needed)
+	image=$$($(PY) scripts/images.py PROMETHEUS_IMAGE); \
+	$(PROMTOOL) "$$image" check rules alerts.yml; \
+	$(PROMTOOL) "$$image" test rules alerts.test.yml; \
+	$(PROMTOOL) "$$image" check config prometheus.yml
 
 .PHONY: swarm-up
 swarm-up: ## Swarm: build the api image, deploy the stack with SCALE replicas, nginx on HTTP_PORT (needs docker swarm init)
@@ -128,7 +148,7 @@ GIXY_SKIPS := status_page_exposed
 lint: lint-setup ## Static checks, as CI runs them: ruff, mypy --strict, shellcheck, hadolint, gixy
 	$(VENV)/bin/ruff check
 	$(VENV)/bin/mypy
-	$(VENV)/bin/shellcheck scripts/*.sh service/healthcheck.sh .ci/run
+	$(VENV)/bin/shellcheck scripts/*.sh service/healthcheck.sh monitoring/nginx-log-exporter/healthcheck.sh .ci/run
 	$(VENV)/bin/hadolint $(DOCKERFILES)
 	$(VENV)/bin/gixy --skips $(GIXY_SKIPS) nginx/nginx.conf
 

@@ -3,9 +3,12 @@
 compose is the one reader of .env: it applies .env, the environment (which wins) and the
 defaults in docker-compose.yml (and in reference/node-cluster/compose.yml, whose .env is a
 link to the repository's). Scripts and tests ask it here instead of parsing .env.
+The monitoring images (MONITORING below) are resolved by compose too, from a one-line
+service per image, so that promtool runs without the monitoring services.
 
     python3 scripts/images.py                 PYTHON_IMAGE=..., PYPY_IMAGE=..., NGINX_IMAGE=...,
-                                              NODE_IMAGE=..., NODE_BUILD_IMAGE=... lines
+                                              NODE_IMAGE=..., NODE_BUILD_IMAGE=...,
+                                              PROMETHEUS_IMAGE=..., NGINX_EXPORTER_IMAGE=... lines
     python3 scripts/images.py NGINX_IMAGE     just that image
 """
 
@@ -19,14 +22,22 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 NODE_COMPOSE_FILE = "reference/node-cluster/compose.yml"
+# The official images, as docker-compose.yml's ${VAR:-default} must name them too
+# (tests/monitoring/test_config.py holds them together); offline, .env names stand-ins.
+MONITORING = {"PROMETHEUS_IMAGE": "prom/prometheus:v3.5.0",
+              "NGINX_EXPORTER_IMAGE": "nginx/nginx-prometheus-exporter:1.4.2"}
 
 
-def services(*files: str) -> dict[str, Any]:
+def services(*files: str, stdin: str | None = None) -> dict[str, Any]:
+    """`docker compose -f FILE... config`; with stdin, a compose file read from it (`-f -`),
+    in the repository's project directory, so with its .env."""
     compose = shlex.split(os.environ.get("COMPOSE", "docker compose"))
     args = [arg for name in files for arg in ("-f", name)]
+    if stdin is not None:
+        args = ["--project-directory", str(ROOT), "-f", "-"]
     # COMPOSE is the caller's own command line (the Makefile's), split without a shell.
     result = subprocess.run([*compose, *args, "config", "--format", "json"], cwd=ROOT,  # noqa: S603
-                            capture_output=True, text=True, timeout=60)
+                            input=stdin, capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
         sys.exit(f"images: `{shlex.join([*compose, *args])} config` failed: {result.stderr.strip()}")
     found: dict[str, Any] = json.loads(result.stdout)["services"]
@@ -43,10 +54,17 @@ def images(names: list[str]) -> dict[str, str]:
     if not names or {"NODE_IMAGE", "NODE_BUILD_IMAGE"} & set(names):
         node = services(NODE_COMPOSE_FILE)["node"]["build"]["args"]
         found |= {"NODE_IMAGE": node["NODE_IMAGE"], "NODE_BUILD_IMAGE": node["NODE_BUILD_IMAGE"]}
+    wanted = [name for name in MONITORING if not names or name in names]
+    if wanted:
+        # One service per image, named after its variable: `PROMETHEUS_IMAGE` -> prometheus-image.
+        lines = [f"  {name.lower().replace('_', '-')}: {{image: '${{{name}:-{MONITORING[name]}}}'}}"
+                 for name in wanted]
+        resolved = services(stdin="\n".join(["services:", *lines, ""]))
+        found |= {name: resolved[name.lower().replace("_", "-")]["image"] for name in wanted}
     return found
 
 
-KNOWN = ("PYTHON_IMAGE", "PYPY_IMAGE", "NGINX_IMAGE", "NODE_IMAGE", "NODE_BUILD_IMAGE")
+KNOWN = ("PYTHON_IMAGE", "PYPY_IMAGE", "NGINX_IMAGE", "NODE_IMAGE", "NODE_BUILD_IMAGE", *MONITORING)
 
 
 def main(names: list[str]) -> None:

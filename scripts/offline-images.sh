@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Stand-in base images for machines that cannot reach a container registry.
 #
-# Builds a CPython, a PyPy, an nginx and two Node.js images from Debian packages with debootstrap,
-# then records them in .env (PYTHON_IMAGE=..., PYPY_IMAGE=..., NGINX_IMAGE=..., NODE_IMAGE=...,
-# NODE_BUILD_IMAGE=...), which docker compose reads by itself. After this, a plain
+# Builds a CPython, a PyPy, an nginx, two Node.js and two monitoring (Prometheus, nginx
+# exporter) images from Debian packages with debootstrap, then records them in .env
+# (PYTHON_IMAGE=..., PYPY_IMAGE=..., NGINX_IMAGE=..., NODE_IMAGE=..., NODE_BUILD_IMAGE=...,
+# PROMETHEUS_IMAGE=..., NGINX_EXPORTER_IMAGE=...), which docker compose reads by itself. After this, a plain
 # `docker compose up --scale api=8` works offline, and so does the Node reference
 # (reference/node-cluster/compose.yml, whose .env links to this one).
 # Images that already exist are reused; on a machine with a registry you never need this.
@@ -27,6 +28,10 @@ NGINX_STANDIN=${NGINX_STANDIN:-local/nginx-base:sid-2}
 # headers) that the runtime image is better without. The build tag names its base's too.
 NODE_STANDIN=${NODE_STANDIN:-local/node-base:bookworm}
 NODE_BUILD_STANDIN=${NODE_BUILD_STANDIN:-local/node-build:bookworm}
+# Monitoring: bookworm's Prometheus 2.42 (with promtool) and nginx exporter 0.11, laid out
+# as the official prom/prometheus and nginx/nginx-prometheus-exporter images are.
+PROMETHEUS_STANDIN=${PROMETHEUS_STANDIN:-local/prometheus-base:bookworm}
+NGINX_EXPORTER_STANDIN=${NGINX_EXPORTER_STANDIN:-local/nginx-exporter-base:bookworm}
 ENV_FILE=${ENV_FILE:-.env}
 # The host's CA bundle goes into the images so that pip inside `docker build` trusts
 # a TLS-inspecting proxy, as a user behind a corporate proxy would have to do.
@@ -54,17 +59,49 @@ nginx_like_official() {
     as_root ln -sf /dev/stderr "$1/var/log/nginx/error.log"
 }
 
-# import_rootfs DIR IMAGE: DIR as IMAGE, with the host's CA bundle. The bundle goes in
-# last, so that no package step before it (update-ca-certificates) drops the host's CAs.
+# ln -s TARGET LINK unless LINK already is TARGET: with merged /usr (bookworm's debootstrap
+# default) /bin/x already is /usr/bin/x, and a link there would point at itself.
+link_if_missing() {
+    [ -e "$2" ] || as_root ln -s "$1" "$2"
+}
+
+# The official prom/prometheus image: /bin/prometheus and /bin/promtool, /prometheus (the
+# TSDB, a volume) and /etc/prometheus owned by nobody (65534), which the image runs as.
+# https://github.com/prometheus/prometheus/blob/main/Dockerfile
+prometheus_like_official() {
+    link_if_missing /usr/bin/prometheus "$1/bin/prometheus"
+    link_if_missing /usr/bin/promtool "$1/bin/promtool"
+    as_root mkdir -p "$1/prometheus" "$1/etc/prometheus"
+    as_root chown -R 65534:65534 "$1/prometheus" "$1/etc/prometheus"
+}
+PROMETHEUS_CHANGES=('ENTRYPOINT ["/bin/prometheus"]'
+    'CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]'
+    'USER nobody' 'WORKDIR /prometheus' 'VOLUME /prometheus' 'EXPOSE 9090')
+
+# The official nginx/nginx-prometheus-exporter image runs /usr/bin/nginx-prometheus-exporter
+# as 65534 on :9113; Debian names the same program prometheus-nginx-exporter.
+# https://github.com/nginx/nginx-prometheus-exporter/blob/main/build/Dockerfile
+nginx_exporter_like_official() {
+    link_if_missing prometheus-nginx-exporter "$1/usr/bin/nginx-prometheus-exporter"
+}
+NGINX_EXPORTER_CHANGES=('ENTRYPOINT ["/usr/bin/nginx-prometheus-exporter"]'
+    'USER 65534:65534' 'EXPOSE 9113')
+
+# import_rootfs DIR IMAGE [CHANGE...]: DIR as IMAGE, with the host's CA bundle. The bundle
+# goes in last, so that no package step before it (update-ca-certificates) drops the
+# host's CAs. Each CHANGE is a Dockerfile instruction for the image's config (ENTRYPOINT,
+# USER...): https://docs.docker.com/reference/cli/docker/image/import/
 import_rootfs() {
-    local rootfs=$1 image=$2
+    local rootfs=$1 image=$2 change changes=(-c 'ENV LANG=C.UTF-8')
+    for change in "${@:3}"; do changes+=(-c "$change"); done
     [ -f "$CA_BUNDLE" ] && as_root cp "$CA_BUNDLE" "$rootfs/etc/ssl/certs/ca-certificates.crt"
     as_root rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-    as_root tar -C "$rootfs" -c . | docker import -c 'ENV LANG=C.UTF-8' - "$image" >/dev/null
+    as_root tar -C "$rootfs" -c . | docker import "${changes[@]}" - "$image" >/dev/null
     log "built $image"
 }
 
-# build_image IMAGE SUITE PACKAGES [FINISH]: FINISH is called with the rootfs before import.
+# build_image IMAGE SUITE PACKAGES [FINISH [CHANGE...]]: FINISH (may be '') is called with
+# the rootfs before import; the CHANGEs go to import_rootfs.
 build_image() {
     local image=$1 suite=$2 include=$3 finish=${4:-} rootfs
     if docker image inspect "$image" >/dev/null 2>&1; then
@@ -79,7 +116,7 @@ build_image() {
     as_root debootstrap --variant=minbase --include="$include" "$suite" "$rootfs" >"$rootfs.log" 2>&1 || {
         log "debootstrap failed, last lines of $rootfs.log:"; tail -n 20 "$rootfs.log" >&2; exit 1; }
     [ -z "$finish" ] || "$finish" "$rootfs"
-    import_rootfs "$rootfs" "$image"
+    import_rootfs "$rootfs" "$image" "${@:5}"
 }
 
 # derive_image IMAGE BASE PACKAGES: BASE (a stand-in from here) plus Debian PACKAGES
@@ -152,3 +189,10 @@ ensure NGINX_IMAGE build_image "$NGINX_STANDIN" sid nginx,ca-certificates nginx_
 # CA bundle, so npm in `docker build` trusts the host's CAs with no extra setting.
 ensure NODE_IMAGE build_image "$NODE_STANDIN" bookworm nodejs,ca-certificates
 ensure NODE_BUILD_IMAGE derive_image "$NODE_BUILD_STANDIN" "$NODE_STANDIN" npm
+# Monitoring (monitoring/): Prometheus with promtool (make monitor-check), and the exporter
+# of nginx's stub_status. wget: compose's healthcheck, as busybox's in the official image
+# (promtool 2.42 has no `check ready`).
+ensure PROMETHEUS_IMAGE build_image "$PROMETHEUS_STANDIN" bookworm prometheus,wget,ca-certificates \
+    prometheus_like_official "${PROMETHEUS_CHANGES[@]}"
+ensure NGINX_EXPORTER_IMAGE build_image "$NGINX_EXPORTER_STANDIN" bookworm prometheus-nginx-exporter,ca-certificates \
+    nginx_exporter_like_official "${NGINX_EXPORTER_CHANGES[@]}"

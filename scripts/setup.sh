@@ -7,7 +7,7 @@
 #   2. .venv with the test, report and tool pins (pytest, httpx, k6, compose v2)
 #   3. the `docker compose` v2 CLI plugin, linked from .venv when the system has none
 #   4. ab (apache2-utils), which the e2e tests run
-#   5. base images (the stack's and the Node reference's): pulled when a registry answers,
+#   5. base images (the stack's, monitoring's and the Node reference's): pulled when a registry answers,
 #      else stand-ins built offline
 #   6. an nginx binary for the no-Docker benchmark (make bench-host), unpacked from Debian's .deb
 #   7. with `lint`: the pinned lint tools of requirements-lint.txt, into .venv
@@ -53,7 +53,8 @@ ensure_venv() {
         fi
     fi
     local stamp="$VENV/.installed" want
-    want=$(cat requirements-dev.txt requirements-tools.txt service/requirements.txt | sha256sum | cut -c1-16)
+    want=$(cat requirements-dev.txt requirements-tools.txt service/requirements.txt \
+        monitoring/nginx-log-exporter/requirements.txt | sha256sum | cut -c1-16)
     if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then log "$VENV is up to date"; return; fi
     log "installing pinned packages into $VENV..."
     "$VENV/bin/pip" install -q --disable-pip-version-check -r requirements-dev.txt
@@ -93,9 +94,11 @@ ensure_base_images() {
     bash scripts/offline-images.sh --refresh
     # As compose resolves them (.env included): compose is the one reader of .env. The stack
     # runs PYTHON_IMAGE (or PYPY_IMAGE) and NGINX_IMAGE; the Node reference builds on NODE_BUILD_IMAGE and
-    # runs on NODE_IMAGE (the same image, node:20-slim, unless stand-ins are in .env).
+    # runs on NODE_IMAGE (the same image, node:20-slim, unless stand-ins are in .env); monitoring
+    # runs PROMETHEUS_IMAGE (promtool too: make monitor-check) and NGINX_EXPORTER_IMAGE.
     local images missing=() image
-    mapfile -t images < <("$VENV/bin/python" scripts/images.py PYTHON_IMAGE PYPY_IMAGE NGINX_IMAGE NODE_IMAGE NODE_BUILD_IMAGE | sort -u)
+    mapfile -t images < <("$VENV/bin/python" scripts/images.py PYTHON_IMAGE PYPY_IMAGE NGINX_IMAGE \
+        NODE_IMAGE NODE_BUILD_IMAGE PROMETHEUS_IMAGE NGINX_EXPORTER_IMAGE | sort -u)
     [ "${#images[@]}" -gt 0 ] || die "scripts/images.py named no image"
     for image in "${images[@]}"; do
         docker image inspect "$image" >/dev/null 2>&1 || missing+=("$image")

@@ -1,0 +1,45 @@
+"""Prometheus' HTTP API, as the monitoring tests read it. https://prometheus.io/docs/prometheus/latest/querying/api/"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import httpx
+
+T = TypeVar("T")
+
+
+class Prometheus:
+    def __init__(self, url: str) -> None:
+        self.client = httpx.Client(base_url=url, timeout=10)
+
+    def _data(self, path: str, **params: str) -> dict:
+        body = self.client.get(path, params=params).json()
+        assert body["status"] == "success", body
+        return body["data"]
+
+    def query(self, promql: str) -> dict[str, float]:
+        """An instant query's result, by the value of its `instance` label (or "" without one)."""
+        result = self._data("/api/v1/query", query=promql)["result"]
+        return {sample["metric"].get("instance", ""): float(sample["value"][1]) for sample in result}
+
+    def series(self, promql: str) -> list[dict[str, str]]:
+        """The label sets an instant query returns."""
+        return [sample["metric"] for sample in self._data("/api/v1/query", query=promql)["result"]]
+
+    def targets(self, job: str) -> dict[str, str]:
+        """The job's active targets: instance -> health ("up", "down" or "unknown")."""
+        active = self._data("/api/v1/targets", state="active")["activeTargets"]
+        return {t["labels"]["instance"]: t["health"] for t in active if t["labels"]["job"] == job}
+
+    def wait(self, what: str, read: Callable[[], T], done: Callable[[T], bool], timeout: float) -> tuple[T, float]:
+        """Poll read() until done(value): the value and the seconds it took."""
+        started = time.monotonic()
+        while True:
+            value = read()
+            if done(value):
+                return value, time.monotonic() - started
+            assert time.monotonic() - started < timeout, f"{what}: not within {timeout} s; last seen: {value}"
+            time.sleep(0.5)
