@@ -90,7 +90,7 @@ PROMETHEUS_PORT ?= 9090
 GRAFANA_PORT ?= 3000
 # GRAFANA=1 adds Grafana with the dashboard (official image only: no offline stand-in).
 WITH_GRAFANA := $(filter 1 yes true,$(GRAFANA))
-MONITOR_SERVICES := prometheus nginx-exporter $(if $(WITH_GRAFANA),grafana)
+MONITOR_SERVICES := prometheus nginx-exporter nginx-log-exporter $(if $(WITH_GRAFANA),grafana)
 .PHONY: monitor
 monitor: ## Prometheus and the nginx exporters beside the stack (started if down, scale kept), GRAFANA=1; prints the URLs
 	$(COMPOSE) --profile monitoring $(if $(WITH_GRAFANA),--profile grafana) up -d --build --wait --no-recreate \

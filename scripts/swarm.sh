@@ -63,11 +63,15 @@ config["volumes"] = {name: v for name, v in config.get("volumes", {}).items() if
 json.dump(config, sys.stdout, indent=1)
 '
 
+# Compose-only services: nginx-log-exporter reads the local engine's container logs by
+# compose labels (a swarm task has neither); grafana waits on a healthcheck condition.
+NOT_ON_SWARM='^(nginx-log-exporter|grafana)$'
+
 render() {
     local active
     # `config --no-interpolate` renders every service, active profile or not (compose
     # 2.40); plain `config --services` lists the active ones (COMPOSE_PROFILES=monitoring).
-    active=$(compose config --services | paste -sd, -)
+    active=$(compose config --services | grep -Ev "$NOT_ON_SWARM" | paste -sd, -)
     # -p STACK: network names come out as STACK_edge, STACK_backend, as the stack names them.
     compose -f compose/swarm.yml -p "$STACK" config --no-interpolate --format json |
         python3 -c "$KEEP_SERVICES" "$active"

@@ -136,7 +136,7 @@ def swarm_services(**env: str) -> dict:
     return yaml.safe_load(result.stdout)["services"]
 
 
-MONITORING = {"prometheus", "nginx-exporter"}
+MONITORING = {"prometheus", "nginx-exporter", "nginx-log-exporter"}
 
 
 def test_monitoring_runs_only_with_its_profile_and_stays_local(docker: None) -> None:
@@ -153,6 +153,7 @@ def test_monitoring_runs_only_with_its_profile_and_stays_local(docker: None) -> 
 def test_swarm_deploys_monitoring_only_with_the_profile(docker: None) -> None:
     assert MONITORING.isdisjoint(swarm_services())
     services = swarm_services(COMPOSE_PROFILES="monitoring")
+    assert MONITORING - services.keys() == {"nginx-log-exporter"}, "it reads the local engine's logs"
     assert services["prometheus"]["deploy"]["placement"]["constraints"] == ["node.id == node-1"]
     assert services["api"]["deploy"]["endpoint_mode"] == "dnsrr", "Prometheus finds each task by the name api"
 

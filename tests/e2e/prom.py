@@ -21,9 +21,12 @@ class Prometheus:
         return body["data"]
 
     def query(self, promql: str) -> dict[str, float]:
-        """An instant query's result, by the value of its `instance` label (or "" without one)."""
+        """An instant query's result, by the value of its `instance` label (or "" without one):
+        one sample per instance, or the query is not what the caller meant."""
         result = self._data("/api/v1/query", query=promql)["result"]
-        return {sample["metric"].get("instance", ""): float(sample["value"][1]) for sample in result}
+        values = {sample["metric"].get("instance", ""): float(sample["value"][1]) for sample in result}
+        assert len(values) == len(result), f"{promql}: several series per instance: {result}"
+        return values
 
     def series(self, promql: str) -> list[dict[str, str]]:
         """The label sets an instant query returns."""

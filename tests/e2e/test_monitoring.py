@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import MAX_N, Stack
 from tests.e2e.load import LoadLoop
 from tests.e2e.prom import Prometheus
 
@@ -119,6 +119,29 @@ def test_a_hung_replica_is_down_and_a_killed_one_leaves(monitored: Stack, promet
     assert up == {instance: 0.0}
     assert alert[0]["alertstate"] in {"pending", "firing"}
     assert all_up(2)(left), left
+
+
+def retried(line: dict) -> bool:
+    """nginx lists each try: "503, 200" within one proxy_pass, "503 : 200" across @second_try."""
+    return "," in line["upstream_status"] or ":" in line["upstream_status"]
+
+
+def test_nginx_retries_are_counted_from_its_access_log(monitored: Stack, prometheus: Prometheus, tally) -> None:
+    at(monitored, prometheus, 3)
+    # No waiting allowed: a job sent to a busy replica is shed, and nginx retries it elsewhere.
+    with monitored.with_api_env(API_MAX_WAIT_S="0"), \
+            LoadLoop(f"{monitored.base_url}/api?n={MAX_N // 10}", threads=6, pause_s=0) as load:
+        load.wait_for(150, timeout=60)
+    log = monitored.access_log()
+    expected = {"requests": len(log), "retried": sum(map(retried, log))}
+    _, took = prometheus.wait("the exporter's counts to match nginx's log", lambda: {
+        "requests": prometheus.query("sum(nginx_log_requests_total)").get("", 0),
+        "retried": prometheus.query("sum(nginx_log_retried_requests_total)").get("", 0)}, expected.__eq__, 30)
+    why = {s["first_status"] for s in prometheus.series("nginx_log_retried_requests_total > 0")}
+    tally(f"nginx logged {expected['requests']} requests, {expected['retried']} retried (first try: {why}); "
+          f"Prometheus had the same counts {took:.1f} s later")
+    assert expected["retried"] > 0, "the load must make nginx retry, or this proves nothing"
+    assert "503" in why
 
 
 def raw_get(port: int, target: str) -> tuple[int, dict[str, str], str]:
