@@ -8,27 +8,33 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 import urllib.parse
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-# One line each: what a reader pastes into Prometheus' expression browser.
-RATE_BY_REPLICA = 'sum by (instance) (rate(api_requests_total{route="/api"}[30s]))'
-QUEUE_WAIT_P95 = "histogram_quantile(0.95, sum by (le) (rate(api_job_wait_seconds_bucket[30s])))"
-SHED_RATE = "sum(rate(api_shed_total[30s]))"
-NGINX_RETRIES = "sum(rate(nginx_log_retried_requests_total[30s]))"
+# `{window}` is the rate's range: 30s on a dashboard (promql()), the run's own duration when
+# a run is read back, so that a 20 s run is not averaged with the idle seconds before it.
+RATE_BY_REPLICA = 'sum by (instance) (rate(api_requests_total{{route="/api"}}[{window}]))'
+QUEUE_WAIT_P95 = "histogram_quantile(0.95, sum by (le) (rate(api_job_wait_seconds_bucket[{window}])))"
+SHED_RATE = "sum(rate(api_shed_total[{window}]))"
+NGINX_RETRIES = "sum(rate(nginx_log_retried_requests_total[{window}]))"
 QUERIES = {"rate_by_replica": RATE_BY_REPLICA, "queue_wait_p95": QUEUE_WAIT_P95, "shed_rate": SHED_RATE,
            "nginx_retries": NGINX_RETRIES}
-STEP_S = 2
+# The exporter's retry counter has no series before nginx's first retry: up says it was read.
+LOG_EXPORTER_UP = 'max(up{job="nginx-log"})'
+DASHBOARD_WINDOW = "30s"
 TREND_STATS = "p(95),avg,max"
+
+
+def promql(template: str, window: str = DASHBOARD_WINDOW) -> str:
+    return template.format(window=window)
 
 
 @dataclass(frozen=True)
 class Monitoring:
-    """Each query evaluated every STEP_S over the run's window, then averaged."""
+    """Each query evaluated once, at the run's end, over a range as long as the run."""
 
     testid: str
     start: float            # unix seconds
@@ -72,48 +78,40 @@ def ready(prometheus: str, wait_s: float = 60) -> bool:
             time.sleep(1)
 
 
-def scrape_interval_s(config_yaml: str, default: float = 15) -> float:
-    """global.scrape_interval from /api/v1/status/config (its YAML as a string)."""
-    match = re.search(r"scrape_interval:\s*(\d+)(ms|s|m)\b", config_yaml)
-    if not match:
-        return default
-    return int(match[1]) * {"ms": 0.001, "s": 1, "m": 60}[match[2]]
-
-
-def series_means(result: list[dict[str, Any]], label: str = "") -> dict[str, float]:
-    """A query_range matrix -> the mean of each series' numeric values, keyed by `label`."""
-    means = {}
+def values(result: list[dict[str, Any]], label: str = "") -> dict[str, float]:
+    """An instant vector -> its numbers keyed by `label`; NaN (no traffic) left out."""
+    got = {}
     for series in result:
-        values = [float(v) for _, v in series.get("values", [])]
-        values = [v for v in values if math.isfinite(v)]
-        if values:
-            means[series.get("metric", {}).get(label, "")] = sum(values) / len(values)
-    return means
+        value = float(series["value"][1])
+        if not math.isnan(value):
+            got[series.get("metric", {}).get(label, "")] = value
+    return got
 
 
-def query_range(prometheus: str, query: str, start: float, end: float) -> list[dict[str, Any]]:
-    args = urllib.parse.urlencode({"query": query, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": STEP_S})
-    answer = json.loads(_get(f"{prometheus}/api/v1/query_range?{args}"))
+def query(prometheus: str, expr: str, at: float) -> list[dict[str, Any]]:
+    args = urllib.parse.urlencode({"query": expr, "time": f"{at:.3f}"})
+    answer = json.loads(_get(f"{prometheus}/api/v1/query?{args}"))
     if answer.get("status") != "success":
-        raise ValueError(f"Prometheus refused {query!r}: {answer.get('error')}")
+        raise ValueError(f"Prometheus refused {expr!r}: {answer.get('error')}")
     result: list[dict[str, Any]] = answer["data"]["result"]
     return result
 
 
-def _one(means: dict[str, float], scale: float = 1) -> float | None:
-    return round(next(iter(means.values())) * scale, 3) if means else None
+def _one(got: dict[str, float], scale: float = 1) -> float | None:
+    return round(next(iter(got.values())) * scale, 3) if got else None
 
 
 def collect(prometheus: str, testid: str, start: float, end: float) -> Monitoring:
-    """Waits one scrape interval, so the run's last seconds are in, then asks each query."""
+    window = f"{max(round(end - start), 1)}s"
+    time.sleep(1)  # the scrape that was under way when k6 stopped
     try:
-        config = json.loads(_get(f"{prometheus}/api/v1/status/config")).get("data", {}).get("yaml", "")
-        time.sleep(min(scrape_interval_s(config), 15) + 1)
-        got = {name: query_range(prometheus, q, start, end) for name, q in QUERIES.items()}
+        got = {name: values(query(prometheus, promql(q, window), end), "instance") for name, q in QUERIES.items()}
+        exporter_up = values(query(prometheus, LOG_EXPORTER_UP, end))
     except (OSError, ValueError) as exc:
         return Monitoring(testid, start, end, note=f"Prometheus did not answer: {exc}")
-    rates = {k: round(v, 2) for k, v in series_means(got["rate_by_replica"], "instance").items()}
-    empty = [name for name, result in got.items() if not series_means(result)]
-    note = f"no samples for {', '.join(empty)} in the window" if empty else ""
-    return Monitoring(testid, start, end, rates, _one(series_means(got["queue_wait_p95"]), 1000),
-                      _one(series_means(got["shed_rate"])), _one(series_means(got["nginx_retries"])), note)
+    if not got["nginx_retries"] and exporter_up.get("") == 1:
+        got["nginx_retries"] = {"": 0.0}  # read, and nginx never retried
+    empty = [name for name, v in got.items() if not v]
+    note = f"no value for {', '.join(empty)} over [{window}] at the run's end" if empty else ""
+    return Monitoring(testid, start, end, {k: round(v, 2) for k, v in got["rate_by_replica"].items()},
+                      _one(got["queue_wait_p95"], 1000), _one(got["shed_rate"]), _one(got["nginx_retries"]), note)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .model import Run, median_of, spread_of
-from .monitoring import QUERIES
+from .monitoring import QUERIES, promql
 from .usage import REPLICA
 
 Table = list[list[str]]
@@ -64,11 +64,12 @@ def _num(value: float | None, fmt: str) -> str:
 
 
 def usage_table(run: Run) -> Table:
-    """One run's containers: CPU seconds during k6, peak memory, CPU per request."""
+    """One run's containers: CPU seconds during k6, peak memory, and CPU per request: per
+    request it served for a replica, per request of the run for the others."""
     res = run.resources
     if res is None:
         return []
-    rows = [["Container", "Role", "CPU during the run", "Peak memory", "CPU per request it served"]]
+    rows = [["Container", "Role", "CPU during the run", "Peak memory", "CPU per request"]]
     for name, u in res.containers.items():
         # A replica's own requests (X-Replica is its hostname, or its name on the host backend).
         served = (run.per_replica.get(u.id) or run.per_replica.get(name)) if u.role == REPLICA else res.requests
@@ -92,6 +93,7 @@ def resources_md(runs: list[Run], title: Callable[[Run], str], markdown: Callabl
         md += [f"### {title(run)}: {res.requests} requests completed", "", markdown(usage_table(run)), "",
                *([f"Note: {res.note}.", ""] if res.note else [])]
     if any(r.monitoring for r in runs):
-        md += ["## PromQL behind the Prometheus rows", "", "Each evaluated every 2 s over the run's window, "
-               "then averaged:", "", *(f"- {name}: `{q}`" for name, q in QUERIES.items()), ""]
+        md += ["## PromQL behind the Prometheus rows", "", "Each evaluated at the run's end over a range as long "
+               "as the run (here as a dashboard writes it, with [30s]):", "",
+               *(f"- {name}: `{promql(q)}`" for name, q in QUERIES.items()), ""]
     return md

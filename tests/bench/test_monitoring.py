@@ -15,6 +15,7 @@ from bench.profiles import MANY, NODE, WORKERS
 from bench.progress import Progress
 from bench.report import compare_table
 from bench.settings import Settings
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.unit
 
@@ -26,15 +27,16 @@ def test_k6_writes_to_prometheus_with_a_testid_tag() -> None:
     assert env["K6_PROMETHEUS_RW_TREND_STATS"] == "p(95),avg,max"
 
 
-def test_series_means_skip_nan_and_key_by_label() -> None:
-    result = [{"metric": {"instance": "172.18.0.3:8000"}, "values": [[1, "10"], [3, "NaN"], [5, "20"]]},
-              {"metric": {"instance": "172.18.0.4:8000"}, "values": [[1, "NaN"]]}]
-    assert monitoring.series_means(result, "instance") == {"172.18.0.3:8000": 15.0}
+def test_values_skip_nan_and_key_by_label() -> None:
+    result = [{"metric": {"instance": "172.18.0.3:8000"}, "value": [1, "15"]},
+              {"metric": {"instance": "172.18.0.4:8000"}, "value": [1, "NaN"]}]
+    assert monitoring.values(result, "instance") == {"172.18.0.3:8000": 15.0}
 
 
-def test_scrape_interval_from_prometheus_config() -> None:
-    assert monitoring.scrape_interval_s("global:\n  scrape_interval: 5s\n") == 5
-    assert monitoring.scrape_interval_s("global: {}\n") == 15
+def test_dashboards_get_30s_and_a_run_its_own_window() -> None:
+    assert monitoring.promql(monitoring.RATE_BY_REPLICA) == \
+        'sum by (instance) (rate(api_requests_total{route="/api"}[30s]))'
+    assert monitoring.promql(monitoring.SHED_RATE, "20s") == "sum(rate(api_shed_total[20s]))"
 
 
 def test_monitor_adds_the_compose_profile_except_for_node(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -60,22 +62,22 @@ def test_monitored_runs_round_trip_and_show_the_promql_rows(compare_80rps: dict)
 
 
 class FakePrometheus(BaseHTTPRequestHandler):
-    """Answers the two calls collect() makes, the way Prometheus' HTTP API does."""
+    """Answers instant queries the way Prometheus' HTTP API does."""
 
-    asked: ClassVar[list[str]] = []
+    asked: ClassVar[list[tuple[str, str]]] = []
+    retries: ClassVar[list[dict[str, object]]] = []
 
     def do_GET(self) -> None:
-        url = urllib.parse.urlsplit(self.path)
-        if url.path == "/api/v1/status/config":
-            body = {"status": "success", "data": {"yaml": "global:\n  scrape_interval: 5s\n"}}
-        else:
-            query = urllib.parse.parse_qs(url.query)["query"][0]
-            FakePrometheus.asked.append(query)
-            series = {monitoring.RATE_BY_REPLICA: [{"metric": {"instance": "a:8000"}, "values": [[1, "9"], [3, "11"]]}],
-                      monitoring.QUEUE_WAIT_P95: [{"metric": {}, "values": [[1, "0.004"], [3, "0.006"]]}],
-                      monitoring.SHED_RATE: [{"metric": {}, "values": [[1, "0"]]}]}.get(query, [])
-            body = {"status": "success", "data": {"resultType": "matrix", "result": series}}
-        data = json.dumps(body).encode()
+        args = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        query, at = args["query"][0], args["time"][0]
+        FakePrometheus.asked.append((query, at))
+        window = monitoring.promql
+        series = {window(monitoring.RATE_BY_REPLICA, "20s"): [{"metric": {"instance": "a:8000"}, "value": [1, "10"]}],
+                  window(monitoring.QUEUE_WAIT_P95, "20s"): [{"metric": {}, "value": [1, "0.005"]}],
+                  window(monitoring.SHED_RATE, "20s"): [{"metric": {}, "value": [1, "0"]}],
+                  window(monitoring.NGINX_RETRIES, "20s"): FakePrometheus.retries,
+                  monitoring.LOG_EXPORTER_UP: [{"metric": {}, "value": [1, "1"]}]}.get(query, [])
+        data = json.dumps({"status": "success", "data": {"resultType": "vector", "result": series}}).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -85,22 +87,41 @@ class FakePrometheus(BaseHTTPRequestHandler):
         pass
 
 
-def test_collect_averages_each_query_over_the_window(monkeypatch: pytest.MonkeyPatch) -> None:
+def _collect(monkeypatch: pytest.MonkeyPatch) -> Monitoring:
     server = HTTPServer(("127.0.0.1", 0), FakePrometheus)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    slept: list[float] = []
-    monkeypatch.setattr(monitoring.time, "sleep", slept.append)
+    monkeypatch.setattr(monitoring.time, "sleep", lambda _s: None)
     try:
-        got = monitoring.collect(f"http://127.0.0.1:{server.server_port}", "t1", 100.0, 120.0)
+        return monitoring.collect(f"http://127.0.0.1:{server.server_port}", "t1", 100.0, 120.2)
     finally:
         server.shutdown()
         server.server_close()
-    assert slept == [6], "one scrape interval and a second, so the run's last samples are in"
-    assert sorted(FakePrometheus.asked) == sorted(monitoring.QUERIES.values())
+
+
+def test_collect_reads_each_query_over_the_run_at_its_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    FakePrometheus.asked.clear()
+    got = _collect(monkeypatch)
+    assert {at for _, at in FakePrometheus.asked} == {"120.200"}
+    assert {q for q, _ in FakePrometheus.asked} >= {monitoring.promql(q, "20s") for q in monitoring.QUERIES.values()}
     assert got.api_rps_by_replica == {"a:8000": 10.0} and got.queue_wait_p95_ms == 5.0 and got.shed_rps == 0.0
-    assert got.nginx_retry_rps is None and got.note == "no samples for nginx_retries in the window"
+    assert got.nginx_retry_rps == 0.0 and got.note == "", "no retry series while its exporter is up: none retried"
 
 
-def test_collect_says_when_prometheus_is_gone() -> None:
+def test_collect_keeps_the_retries_it_finds(monkeypatch: pytest.MonkeyPatch) -> None:
+    FakePrometheus.retries = [{"metric": {}, "value": [1, "0.25"]}]
+    try:
+        assert _collect(monkeypatch).nginx_retry_rps == 0.25
+    finally:
+        FakePrometheus.retries = []
+
+
+def test_collect_says_when_prometheus_is_gone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(monitoring.time, "sleep", lambda _s: None)
     got = monitoring.collect("http://127.0.0.1:9", "t1", 1.0, 2.0)
     assert got.api_rps_by_replica == {} and got.note.startswith("Prometheus did not answer")
+
+
+def test_the_docs_quote_the_promql_the_benchmark_runs() -> None:
+    doc = (ROOT / "docs" / "benchmark.md").read_text()
+    missing = [name for name, q in monitoring.QUERIES.items() if f"`{monitoring.promql(q)}`" not in doc]
+    assert not missing, f"docs/benchmark.md lacks the PromQL of {missing} (bench/monitoring.py)"
