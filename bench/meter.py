@@ -78,7 +78,8 @@ class DockerMeter:
         for r in self.readings:
             full = self.ids[r.name]
             if not cgroup.reset_peak(full, self.root) and cgroup.peak_mb(full, self.root) is not None:
-                r.problems.append("peak memory is since the container started (cgroup v2 cannot reset it)")
+                r.problems.append("peak memory is since the container started (cgroup v2's peak, or one this "
+                                  "user may not reset)")
             r.cpu_before = self._cpu(full)
         if self.readings and cgroup.peak_mb(self.ids[self.readings[0].name], self.root) is None:
             self._sampler = _Sampler(lambda: cgroup.docker_stats_mem_mb(list(self.ids.values())))

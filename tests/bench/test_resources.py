@@ -1,5 +1,6 @@
 """What each container used during a run: cgroup and /proc parsing, and the arithmetic."""
 
+import time
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,19 @@ def test_docker_meter_reads_the_cgroup_of_each_container(tmp_path: Path, monkeyp
     res = docker.stop(100)
     assert res.source == "cgroup v1" and res.cpu_ms_per_request == 20.0 and res.proxy_cpu_ms_per_request == 2.0
     assert res.containers["api-1"].peak_mem_mb == 42.0 and res.containers["api-1"].id == "1" * 12
+
+
+def test_docker_meter_falls_back_to_proc_and_docker_stats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cpu = iter([3.0, 4.5])
+    monkeypatch.setattr(meter, "container_cpu_s", lambda _cid: next(cpu))
+    monkeypatch.setattr(meter.cgroup, "docker_stats_mem_mb", lambda ids: {ids[0][:12]: 33.0})
+    docker = meter.DockerMeter("p", tmp_path)  # an empty cgroup tree: nothing readable there
+    monkeypatch.setattr(docker, "_list", lambda: [(FULL_ID, "api-1", REPLICA)])
+    docker.start()
+    time.sleep(1.3)  # one sample
+    res = docker.stop(10)
+    assert res.containers["api-1"].cpu_s == 1.5 and res.containers["api-1"].peak_mem_mb == 33.0
+    assert res.source == "/proc via docker top + docker stats (memory, sampled every second)"
 
 
 def _proc(root: Path, pid: int, ppid: int, ticks: int, hwm_kb: int) -> None:
