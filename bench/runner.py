@@ -51,8 +51,8 @@ class Runner:
         run = k6.run(s.k6, load, context, self.out, name, self.progress, html, output)
         ended = time.time()
         resources = meter.stop(run.completed) if meter else None
-        # Reading Prometheus waits a scrape interval: only for the reported runs, not for
-        # each step of a capacity search (which runs without the HTML report).
+        # Only the reported runs: a capacity search's steps (run without the HTML report)
+        # are in Prometheus under their testid, but no table shows them.
         watched = monitoring.collect(prometheus, testid, started, ended) if prometheus and html else None
         return replace(run, resources=resources, monitoring=watched)
 
