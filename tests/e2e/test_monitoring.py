@@ -10,6 +10,7 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import yaml
@@ -142,6 +143,25 @@ def test_nginx_retries_are_counted_from_its_access_log(monitored: Stack, prometh
           f"Prometheus had the same counts {took:.1f} s later")
     assert expected["retried"] > 0, "the load must make nginx retry, or this proves nothing"
     assert "503" in why
+
+
+def test_k6_writes_its_own_metrics_into_prometheus(monitored: Stack, prometheus: Prometheus, tmp_path: Path,
+                                                    tally) -> None:
+    """What `MONITOR=1 make bench` does (bench/monitoring.py): k6's view beside the replicas'."""
+    at(monitored, prometheus, 3)
+    summary = tmp_path / "k6-summary.json"
+    env = {**os.environ, "K6_PROMETHEUS_RW_SERVER_URL": f"http://127.0.0.1:{PROMETHEUS_PORT}/api/v1/write"}
+    run = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "k6"), "run", "--quiet", "-o", "experimental-prometheus-rw",
+         "--tag", "testid=e2e-remote-write", "-e", f"BASE_URL={monitored.base_url}", "-e", "API_PATH=/api?n=1000",
+         "-e", "RATE=20", "-e", "DURATION=3s", "-e", f"SUMMARY_JSON={summary}", str(ROOT / "k6" / "api.js")],
+        capture_output=True, text=True, timeout=120, env=env)
+    assert summary.exists(), f"k6 wrote no summary (exit {run.returncode}):\n{run.stdout[-2000:]}{run.stderr[-2000:]}"
+    completed = json.loads(summary.read_text())["completed"]
+    written, _ = prometheus.wait("k6's requests in Prometheus", lambda: prometheus.query(
+        'sum(k6_http_reqs_total{testid="e2e-remote-write"})').get("", 0), lambda n: n >= completed, 20)
+    tally(f"k6 completed {completed} requests; Prometheus holds {written:.0f} k6 requests under its testid")
+    assert completed > 0
 
 
 def raw_get(port: int, target: str) -> tuple[int, dict[str, str], str]:
