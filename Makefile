@@ -26,7 +26,7 @@ NGINX_EXEC := $(COMPOSE) exec -T nginx nginx
 # The seed article's Node cluster, a yardstick beside the stack (reference/node-cluster/).
 # Its .env links to ours, so NODE_IMAGE from make offline-images applies here too.
 NODE_COMPOSE := $(COMPOSE) -f reference/node-cluster/compose.yml
-DOCKERFILES := service/Dockerfile monitoring/nginx-log-exporter/Dockerfile $(wildcard reference/*/Dockerfile)
+DOCKERFILES := service/Dockerfile lab/node/Dockerfile monitoring/nginx-log-exporter/Dockerfile $(wildcard reference/*/Dockerfile)
 
 .PHONY: help
 help: ## List the targets
@@ -114,8 +114,23 @@ monitor-check: ## promtool on monitoring/prometheus/: check the alert rules, run
 	$(PROMTOOL) "$$image" test rules alerts.test.yml; \
 	$(PROMTOOL) "$$image" check config prometheus.yml
 
+# The swarm lab: NODES Docker engines as containers on this host, a swarm of them, and a
+# registry. LAB=1 points the swarm-* targets at it: make lab-up && make swarm-up LAB=1 SCALE=6
+NODES ?= 3
+.PHONY: lab-up
+lab-up: ## Swarm lab: NODES engines (default 3) in containers, 1 manager + workers, a registry; nginx later on HTTP_PORT
+	bash scripts/lab.sh up
+
+.PHONY: lab-exec
+lab-exec: ## Swarm lab: run CMD on the manager, e.g. make lab-exec CMD='docker node ls'
+	bash scripts/lab.sh exec $(CMD)
+
+.PHONY: lab-down
+lab-down: ## Swarm lab: remove its nodes, registry, network and volumes (and the stack on it)
+	bash scripts/lab.sh down
+
 .PHONY: swarm-up
-swarm-up: ## Swarm: build the api image, deploy the stack with SCALE replicas, nginx on HTTP_PORT (needs docker swarm init)
+swarm-up: ## Swarm: build the api image, deploy the stack with SCALE replicas, nginx on HTTP_PORT (docker swarm init, or LAB=1)
 	bash scripts/swarm.sh up
 
 .PHONY: swarm-scale
@@ -148,7 +163,8 @@ GIXY_SKIPS := status_page_exposed
 lint: lint-setup ## Static checks, as CI runs them: ruff, mypy --strict, shellcheck, hadolint, gixy
 	$(VENV)/bin/ruff check
 	$(VENV)/bin/mypy
-	$(VENV)/bin/shellcheck scripts/*.sh service/healthcheck.sh monitoring/nginx-log-exporter/healthcheck.sh .ci/run
+	$(VENV)/bin/shellcheck scripts/*.sh service/healthcheck.sh monitoring/nginx-log-exporter/healthcheck.sh \
+		lab/node/entrypoint.sh .ci/run
 	$(VENV)/bin/hadolint $(DOCKERFILES)
 	$(VENV)/bin/gixy --skips $(GIXY_SKIPS) nginx/nginx.conf
 

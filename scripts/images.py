@@ -25,7 +25,9 @@ NODE_COMPOSE_FILE = "reference/node-cluster/compose.yml"
 # The official images, as docker-compose.yml's ${VAR:-default} must name them too
 # (tests/monitoring/test_config.py holds them together); offline, .env names stand-ins.
 MONITORING = {"PROMETHEUS_IMAGE": "prom/prometheus:v3.5.0",
-              "NGINX_EXPORTER_IMAGE": "nginx/nginx-prometheus-exporter:1.4.2"}
+              "NGINX_EXPORTER_IMAGE": "nginx/nginx-prometheus-exporter:1.4.2",
+              # Not in compose: the swarm lab's registry (scripts/lab.sh).
+              "REGISTRY_IMAGE": "registry:2"}
 
 
 def services(*files: str, stdin: str | None = None) -> dict[str, Any]:

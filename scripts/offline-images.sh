@@ -32,6 +32,7 @@ NODE_BUILD_STANDIN=${NODE_BUILD_STANDIN:-local/node-build:bookworm}
 # as the official prom/prometheus and nginx/nginx-prometheus-exporter images are.
 PROMETHEUS_STANDIN=${PROMETHEUS_STANDIN:-local/prometheus-base:bookworm}
 NGINX_EXPORTER_STANDIN=${NGINX_EXPORTER_STANDIN:-local/nginx-exporter-base:bookworm}
+REGISTRY_STANDIN=${REGISTRY_STANDIN:-local/registry-base:bookworm}
 ENV_FILE=${ENV_FILE:-.env}
 # The host's CA bundle goes into the images so that pip inside `docker build` trusts
 # a TLS-inspecting proxy, as a user behind a corporate proxy would have to do.
@@ -86,6 +87,36 @@ nginx_exporter_like_official() {
 }
 NGINX_EXPORTER_CHANGES=('ENTRYPOINT ["/usr/bin/nginx-prometheus-exporter"]'
     'USER 65534:65534' 'EXPOSE 9113')
+
+# The official registry:2 image serves /etc/docker/registry/config.yml on :5000; Debian's
+# docker-registry is the same program (distribution 2.8). Its packaged config asks for
+# htpasswd logins and stores elsewhere: the official image's config replaces it.
+# https://github.com/distribution/distribution-library-image/blob/master/config-example.yml
+registry_like_official() {
+    as_root mkdir -p "$1/var/lib/registry"
+    as_root tee "$1/etc/docker/registry/config.yml" >/dev/null <<'YAML'
+version: 0.1
+log:
+  fields:
+    service: registry
+storage:
+  cache:
+    blobdescriptor: inmemory
+  filesystem:
+    rootdirectory: /var/lib/registry
+http:
+  addr: :5000
+  headers:
+    X-Content-Type-Options: [nosniff]
+health:
+  storagedriver:
+    enabled: true
+    interval: 10s
+    threshold: 3
+YAML
+}
+REGISTRY_CHANGES=('ENTRYPOINT ["/usr/bin/docker-registry"]' 'CMD ["serve", "/etc/docker/registry/config.yml"]'
+    'EXPOSE 5000' 'VOLUME /var/lib/registry')
 
 # import_rootfs DIR IMAGE [CHANGE...]: DIR as IMAGE, with the host's CA bundle. The bundle
 # goes in last, so that no package step before it (update-ca-certificates) drops the
@@ -196,3 +227,6 @@ ensure PROMETHEUS_IMAGE build_image "$PROMETHEUS_STANDIN" bookworm prometheus,wg
     prometheus_like_official "${PROMETHEUS_CHANGES[@]}"
 ensure NGINX_EXPORTER_IMAGE build_image "$NGINX_EXPORTER_STANDIN" bookworm prometheus-nginx-exporter,ca-certificates \
     nginx_exporter_like_official "${NGINX_EXPORTER_CHANGES[@]}"
+# The swarm lab's registry (make lab-up; docs/several-machines.md).
+ensure REGISTRY_IMAGE build_image "$REGISTRY_STANDIN" bookworm docker-registry,ca-certificates registry_like_official \
+    "${REGISTRY_CHANGES[@]}"

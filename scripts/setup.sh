@@ -95,10 +95,11 @@ ensure_base_images() {
     # As compose resolves them (.env included): compose is the one reader of .env. The stack
     # runs PYTHON_IMAGE (or PYPY_IMAGE) and NGINX_IMAGE; the Node reference builds on NODE_BUILD_IMAGE and
     # runs on NODE_IMAGE (the same image, node:20-slim, unless stand-ins are in .env); monitoring
-    # runs PROMETHEUS_IMAGE (promtool too: make monitor-check) and NGINX_EXPORTER_IMAGE.
+    # runs PROMETHEUS_IMAGE (promtool too: make monitor-check) and NGINX_EXPORTER_IMAGE; the
+    # swarm lab (make lab-up) runs REGISTRY_IMAGE.
     local images missing=() image
     mapfile -t images < <("$VENV/bin/python" scripts/images.py PYTHON_IMAGE PYPY_IMAGE NGINX_IMAGE \
-        NODE_IMAGE NODE_BUILD_IMAGE PROMETHEUS_IMAGE NGINX_EXPORTER_IMAGE | sort -u)
+        NODE_IMAGE NODE_BUILD_IMAGE PROMETHEUS_IMAGE NGINX_EXPORTER_IMAGE REGISTRY_IMAGE | sort -u)
     [ "${#images[@]}" -gt 0 ] || die "scripts/images.py named no image"
     for image in "${images[@]}"; do
         docker image inspect "$image" >/dev/null 2>&1 || missing+=("$image")

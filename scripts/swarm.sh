@@ -77,13 +77,18 @@ render() {
         python3 -c "$KEEP_SERVICES" "$active"
 }
 
+# The engine that builds and pushes: this host's, also when LAB=1 points DOCKER_HOST at
+# the lab's manager for the swarm commands.
+BUILD_ENGINE=${DOCKER_HOST:-}
+builder() { DOCKER_HOST=$BUILD_ENGINE "$@"; }
+
 build_image() {
     [ "$SWARM_BUILD" = 1 ] || { log "SWARM_BUILD=0: using $API_IMAGE as it is"; return; }
     log "building $API_IMAGE with docker compose build"
-    compose build -q api || die "the api image did not build; see the output above"
+    builder compose build -q api || die "the api image did not build; see the output above"
     if [ "$SWARM_PUSH" = 1 ]; then
         log "pushing $API_IMAGE (every node pulls it from there)"
-        docker push -q "$API_IMAGE" >/dev/null || die "docker push $API_IMAGE failed: is API_IMAGE in a registry you are logged in to?"
+        builder docker push -q "$API_IMAGE" >/dev/null || die "docker push $API_IMAGE failed: is API_IMAGE in a registry you are logged in to?"
     elif [ "$(docker node ls -q | wc -l)" -gt 1 ]; then
         log "warning: $API_IMAGE is only on this node. Other nodes cannot start api tasks unless you"
         log "  push it (SWARM_PUSH=1 API_IMAGE=registry.example:5000/pycluster-api:TAG) or load it there"
@@ -94,10 +99,16 @@ build_image() {
 # Pushed images are pinned by digest so every node runs the same bytes; local ones cannot be.
 resolve_image() { if [ "$SWARM_PUSH" = 1 ]; then echo always; else echo never; fi; }
 
-# "running/desired" for a service, e.g. 4/4. Running means started and healthy.
+# "running/desired" for a service, e.g. 4/4; empty if there is no such service. Running
+# means started and healthy. From the tasks swarm wants running: `docker service ls` also
+# counts the tasks of a node that went down, which it has already replaced (9/6).
 replicas_of() {
-    docker service ls --filter "name=${STACK}_$1" --format '{{.Name}} {{.Replicas}}' |
-        awk -v n="${STACK}_$1" '$1 == n { print $2 }'
+    local desired running
+    desired=$(docker service inspect --format '{{.Spec.Mode.Replicated.Replicas}}' "${STACK}_$1" 2>/dev/null) ||
+        return 0
+    running=$(docker service ps --filter desired-state=running --format '{{.CurrentState}}' "${STACK}_$1" |
+        grep -c '^Running' || true)
+    echo "$running/$desired"
 }
 
 wait_replicas() {
@@ -191,7 +202,41 @@ cmd_down() {
     log "stack $STACK removed (the swarm itself stays; leave it with: docker swarm leave --force)"
 }
 
+# mirror VAR REGISTRY: the image VAR names (pulled here if missing), pushed to REGISTRY,
+# and VAR pointed at the copy: the lab's nodes reach no other registry.
+mirror() {
+    local var=$1 registry=$2 image copy
+    image=$(.venv/bin/python scripts/images.py "$var")
+    copy="$registry/${image##*/}"
+    builder docker image inspect "$image" >/dev/null 2>&1 || builder docker pull -q "$image" >/dev/null ||
+        die "$image ($var) is neither here nor pullable: make setup builds the stand-ins"
+    builder docker tag "$image" "$copy"
+    builder docker push -q "$copy" >/dev/null || die "docker push $copy failed: is the lab's registry up? make lab-up"
+    export "$var=$copy"
+}
+
+# LAB=1: the swarm is the lab of `make lab-up`. Its manager's engine runs the swarm
+# commands; this host builds, and every image reaches the nodes through the lab's
+# registry, pinned by digest: the push path of a real cluster (SWARM_PUSH=1).
+use_lab() {
+    local registry="127.0.0.1:${LAB_REGISTRY_PORT:-5000}" socket
+    socket=$(bash scripts/lab.sh host)
+    [ -S "${socket#unix://}" ] || die "no lab here: start one with make lab-up NODES=3"
+    export DOCKER_HOST=$socket API_IMAGE=${API_IMAGE:-$registry/pycluster-api:lab}
+    SWARM_PUSH=1
+    REGISTRY_AUTH=(--with-registry-auth)
+    [ "${1:-}" != up ] || {
+        mirror NGINX_IMAGE "$registry"
+        if [[ ,${COMPOSE_PROFILES:-}, == *,monitoring,* ]]; then
+            mirror PROMETHEUS_IMAGE "$registry"
+            mirror NGINX_EXPORTER_IMAGE "$registry"
+        fi
+    }
+    log "LAB=1: the lab's swarm ($socket), images through its registry $registry"
+}
+
 load_dotenv
+[ "${LAB:-0}" != 1 ] || use_lab "${1:-}"
 export STACK HTTP_PORT API_IMAGE=${API_IMAGE:-pycluster-api:local}
 case ${1:-} in
     config)

@@ -17,6 +17,7 @@ class Result:
     replica: str | None
     error: str | None = None
     retried: bool = False  # sent again after the server closed its idle connection (below)
+    seconds: float = 0.0  # how long the client waited for the answer (or the error)
 
 
 @dataclass
@@ -60,6 +61,7 @@ class LoadLoop:
                                     None if response.status_code == 200 else response.text[:200], retried)
                 except httpx.HTTPError as exc:
                     result = Result(started, None, None, f"{type(exc).__name__}: {exc}")
+                result.seconds = time.monotonic() - started
                 with self._lock:
                     self.results.append(result)
                 time.sleep(self.pause_s)
