@@ -10,7 +10,7 @@
 # Each node is a container running its own dockerd (lab/node/), started with the flags
 # that work without --privileged (docs/several-machines.md). The manager's engine socket
 # is shared with the host at $LAB_DIR/docker.sock; the registry is published on
-# 127.0.0.1:$LAB_REGISTRY_PORT, and every node reaches it at 127.0.0.1:5000 too.
+# 127.0.0.1:$LAB_REGISTRY_PORT (default 5000), and every node reaches it at that address too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +27,10 @@ LABEL="pycluster.lab=$LAB"
 log() { echo "lab: $*" >&2; }
 die() { echo "lab: ERROR: $*" >&2; exit 1; }
 
-image_var() { .venv/bin/python scripts/images.py "$1"; }
+image_var() {
+    [ -x .venv/bin/python ] || die "no .venv here: run make setup first (it also builds the stand-in images)"
+    .venv/bin/python scripts/images.py "$1"
+}
 
 build_node_image() {
     log "building the node image $NODE_IMAGE (Debian's docker.io on $(image_var PYTHON_IMAGE))"
