@@ -80,6 +80,15 @@ class LoadLoop:
             assert time.monotonic() < deadline, f"only {len(self.results)} requests in {timeout} s"
             time.sleep(0.05)
 
+    def wait_reaches(self, replicas: set[str], timeout: float = 30) -> None:
+        """Until this load itself has been served by each of `replicas` (not a side probe:
+        a replica that a probe reached may still be removed before the load gets to it)."""
+        deadline = time.monotonic() + timeout
+        while not replicas <= set(self.per_replica()):
+            missing = replicas - set(self.per_replica())
+            assert time.monotonic() < deadline, f"the load never reached {missing} in {timeout} s"
+            time.sleep(0.05)
+
     @property
     def failed(self) -> list[Result]:
         return [r for r in self.results if r.status != 200]

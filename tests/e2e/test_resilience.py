@@ -80,7 +80,7 @@ def test_scale_4_to_8_to_4_under_load(stack: Stack, tally) -> None:
         load.wait_for(20)
         stack.scale(8)
         eight = stack.replicas()
-        stack.wait_serving(eight)
+        load.wait_reaches(eight)
         stack.scale(4)
         load.wait_for(len(load.results) + 60)
     tally(f"scale 4 -> 8 -> 4: {load.summary()}")
