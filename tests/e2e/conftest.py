@@ -89,12 +89,29 @@ class Stack:
     def wait_serving(self, replicas: set[str], timeout: float = 30) -> None:
         wait_serving(self.base_url, replicas, timeout)
 
-    def access_log(self, since: float | None = None) -> list[dict]:
-        """The running nginx's JSON access log lines, all or those since a time.time()."""
-        time.sleep(1.5)  # nginx flushes its buffered access log every second (conf.d/logging.conf)
+    def access_log(self, since: float | None = None, timeout: float = 15) -> list[dict]:
+        """The running nginx's JSON access log lines, all or those since a time.time(). Read
+        until two reads 1.5 s apart agree: nginx flushes its buffered log every second
+        (conf.d/logging.conf), and Docker's log copier lags behind on a busy host."""
         window = ["--since", f"{since:.3f}"] if since is not None else []
-        out = self.compose("logs", "--no-color", "--no-log-prefix", *window, "nginx")
-        return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        deadline = time.monotonic() + timeout
+        last: list[dict] | None = None
+        while True:
+            time.sleep(1.5)
+            out = self.compose("logs", "--no-color", "--no-log-prefix", *window, "nginx")
+            lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+            if (last is not None and len(lines) == len(last)) or time.monotonic() > deadline:
+                return lines
+            last = lines
+
+    def readyz(self, container: str) -> dict:
+        """A replica's own /readyz, asked inside its container (the jobs it has admitted)."""
+        probe = ('exec 3<>/dev/tcp/127.0.0.1/8000 && printf "GET /readyz HTTP/1.1\\r\\nHost: t\\r\\n'
+                 'Connection: close\\r\\n\\r\\n" >&3 && cat <&3')
+        out = subprocess.run(["docker", "exec", container, "bash", "-c", probe],
+                             capture_output=True, timeout=10).stdout  # bytes: text mode rewrites \r\n
+        _, sep, body = out.partition(b"\r\n\r\n")
+        return json.loads(body) if sep else {}
 
     @contextlib.contextmanager
     def with_api_env(self, **env: str) -> Iterator[None]:

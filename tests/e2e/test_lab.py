@@ -18,7 +18,7 @@ from tests.e2e.load import LoadLoop, wait_serving
 pytestmark = pytest.mark.e2e
 
 NAME = os.environ.get("LAB_E2E_NAME", "pycluster-e2e-lab")
-PORT = int(os.environ.get("LAB_E2E_HTTP_PORT", "18580"))
+PORT = int(os.environ.get("LAB_E2E_HTTP_PORT", "18590"))
 ENV = {"LAB_NAME": NAME, "LAB_DIR": f"/tmp/{NAME}", "HTTP_PORT": str(PORT), "HTTP_BIND": "127.0.0.1",
        "LAB_REGISTRY_PORT": os.environ.get("LAB_E2E_REGISTRY_PORT", "15000"), "STACK": "pycluster-lab-e2e",
        "NODES": "3"}
@@ -93,7 +93,9 @@ def test_a_worker_drained_under_load_fails_no_get(lab: Lab, tally) -> None:
         lab.node(1, "node", "update", "--availability", "drain", "lab-3")
         tasks, took = lab.wait_tasks(6, (1, 2), REPLACE_DEADLINE_S)
         moved = len(load.results)
-        load.wait_for(moved + 100)
+        # Healthy on its node comes before nginx on lab-1 resolves it: wait for the load to get there.
+        load.wait_reaches(set(tasks), timeout=30)
+        load.wait_for(len(load.results) + 100)
     lab.node(1, "node", "update", "--availability", "active", "lab-3")
     tally(f"lab: drain lab-3 under load: 6 tasks on lab-1/lab-2 after {took:.1f} s; {load.summary()}")
     assert not lab.tasks((3,)), "a drained node runs no task"

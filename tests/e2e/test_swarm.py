@@ -187,7 +187,9 @@ def test_rolling_update_under_load_fails_no_get(swarm: Swarm, tally) -> None:
     with LoadLoop(f"{swarm.base_url}/api?n=1000", max_seconds=400) as load:
         load.wait_for(50)
         log = swarm.script("rollout", SWARM_BUILD="0")  # docker service update --force
-        after = swarm.tasks()
+        deadline = time.monotonic() + 30  # an old task may still be draining as the update ends
+        while ((after := swarm.tasks()) & before or len(after) != 6) and time.monotonic() < deadline:
+            time.sleep(0.5)
         done_at = len(load.results)
         load.wait_for(done_at + 100)
     tally(f"swarm: docker service update --force of 6 tasks: {load.summary()}")
