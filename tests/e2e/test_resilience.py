@@ -114,8 +114,8 @@ def test_nginx_reload_every_2s_under_keepalive_load(stack: Stack, tally) -> None
         for _ in range(5):
             stack.compose("exec", "-T", "nginx", "nginx", "-s", "reload")
             deadline = time.monotonic() + 10
-            while (now := nginx_workers(nginx)) and now & workers and time.monotonic() < deadline:
-                time.sleep(0.2)  # old workers finish their in-flight requests, then exit
+            while (not (now := nginx_workers(nginx)) or now & workers) and time.monotonic() < deadline:
+                time.sleep(0.2)  # new workers start, old ones finish their in-flight requests
             replaced.append(bool(now) and not now & workers)
             workers = now
             time.sleep(2)
