@@ -106,7 +106,7 @@ class Stack:
 
     def readyz(self, container: str) -> dict:
         """A replica's own /readyz, asked inside its container (the jobs it has admitted)."""
-        probe = ('exec 3<>/dev/tcp/127.0.0.1/8000 && printf "GET /readyz HTTP/1.1\\r\\nHost: t\\r\\n'
+        probe = ('exec 3<>/dev/tcp/127.0.0.1/${API_PORT:-8000} && printf "GET /readyz HTTP/1.1\\r\\nHost: t\\r\\n'
                  'Connection: close\\r\\n\\r\\n" >&3 && cat <&3')
         out = subprocess.run(["docker", "exec", container, "bash", "-c", probe],
                              capture_output=True, timeout=10).stdout  # bytes: text mode rewrites \r\n

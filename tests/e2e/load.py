@@ -5,9 +5,25 @@ from __future__ import annotations
 import collections
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import httpx
+
+T = TypeVar("T")
+
+
+def until(what: str, read: Callable[[], T], done: Callable[[T], bool], timeout: float,
+          every_s: float = 0.05) -> tuple[T, float]:
+    """Poll read() until done(value): the value and the seconds it took; fail saying `what`."""
+    started = time.monotonic()
+    while True:
+        value = read()
+        if done(value):
+            return value, time.monotonic() - started
+        assert time.monotonic() - started < timeout, f"{what}: not within {timeout} s; last seen: {value}"
+        time.sleep(every_s)
 
 
 @dataclass
@@ -83,11 +99,8 @@ class LoadLoop:
     def wait_reaches(self, replicas: set[str], timeout: float = 30) -> None:
         """Until this load itself has been served by each of `replicas` (not a side probe:
         a replica that a probe reached may still be removed before the load gets to it)."""
-        deadline = time.monotonic() + timeout
-        while not replicas <= set(self.per_replica()):
-            missing = replicas - set(self.per_replica())
-            assert time.monotonic() < deadline, f"the load never reached {missing} in {timeout} s"
-            time.sleep(0.05)
+        until("the load to reach every replica (last seen: the ones it missed)",
+              lambda: replicas - set(self.per_replica()), lambda missing: not missing, timeout)
 
     @property
     def failed(self) -> list[Result]:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from typing import TypeVar
 
 import httpx
 
-T = TypeVar("T")
+from tests.e2e.load import T, until
 
 
 class Prometheus:
@@ -38,11 +36,5 @@ class Prometheus:
         return {t["labels"]["instance"]: t["health"] for t in active if t["labels"]["job"] == job}
 
     def wait(self, what: str, read: Callable[[], T], done: Callable[[T], bool], timeout: float) -> tuple[T, float]:
-        """Poll read() until done(value): the value and the seconds it took."""
-        started = time.monotonic()
-        while True:
-            value = read()
-            if done(value):
-                return value, time.monotonic() - started
-            assert time.monotonic() - started < timeout, f"{what}: not within {timeout} s; last seen: {value}"
-            time.sleep(0.5)
+        """Poll read() until done(value), on about the scrape's beat."""
+        return until(what, read, done, timeout, every_s=0.5)

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.e2e.conftest import MAX_N, Stack
-from tests.e2e.load import LoadLoop
+from tests.e2e.load import LoadLoop, until
 
 pytestmark = pytest.mark.e2e
 
@@ -41,10 +41,8 @@ def test_docker_stop_lets_in_flight_jobs_finish_and_exits_0(stack: Stack, tally)
         load.wait_for(20)
         heavy = [pool.submit(httpx.get, f"{stack.base_url}/api", params={"n": HEAVY_N}, timeout=60)
                  for _ in range(8)]
-        deadline = time.monotonic() + 10
-        while not stack.readyz(victim).get("jobs"):  # a heavy job is on the victim: stop it now
-            assert time.monotonic() < deadline, "no heavy job reached the victim: nothing to prove"
-            time.sleep(0.05)
+        until("a heavy job on the victim (or nothing is proven)", lambda: stack.readyz(victim),
+              lambda ready: bool(ready.get("jobs")), 10)
         subprocess.run(["docker", "stop", "-t", "30", victim], check=True, capture_output=True)
         responses = [f.result() for f in heavy]
         load.wait_for(len(load.results) + 60)

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import MAX_N, Stack
+from tests.e2e.load import until
 
 pytestmark = pytest.mark.e2e
 
@@ -61,11 +62,8 @@ def test_when_every_replica_is_busy_the_client_gets_a_fast_503(tight_stack: Stac
         # Until each replica runs one, asked inside the containers: probes through nginx would
         # interleave with the heavy requests in its round-robin, and could send a heavy one's
         # second try back to the busy replica, which sheds it.
-        replicas = tight_stack.container_ids("api")
-        deadline = time.monotonic() + 10
-        while not all(tight_stack.readyz(cid).get("jobs") for cid in replicas):
-            assert time.monotonic() < deadline, "the two heavy jobs never made both replicas busy"
-            time.sleep(0.02)
+        until("a heavy job on each replica", lambda: [tight_stack.readyz(cid)
+              for cid in tight_stack.container_ids("api")], lambda ready: all(r.get("jobs") for r in ready), 10)
         timed = []
         for _ in range(3):  # the median of 3: one request's time on 2 saturated cores is noise
             started = time.monotonic()
