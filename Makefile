@@ -7,10 +7,11 @@ SHELL := /bin/bash
 # them from .env (written by make offline-images) or uses its own defaults.
 export
 
-SCALE ?= 8
-# The benchmark's many profile runs one replica per core unless SCALE is given (the
-# article's cluster forks one worker per CPU); `make up` keeps the default of 8 above.
-BENCH_ENV := $(if $(filter file,$(origin SCALE)),env -u SCALE)
+# SCALE: the api replica count, under this one name everywhere: make up and scale, the
+# benchmark's many profile and --workers comparison, the swarm and the Node reference's
+# workers. Its one default: one replica per core, as the article's cluster forks one
+# worker per CPU. compose, bench and scripts read it from the environment (exported).
+SCALE ?= $(shell nproc)
 HTTP_PORT ?= 8080
 # The replicas' interpreter: cpython, or pypy (a JIT: the article's job ~40x faster).
 RUNTIME ?= cpython
@@ -32,9 +33,17 @@ DOCKERFILES := service/Dockerfile lab/node/Dockerfile monitoring/nginx-log-expor
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+# Each target sets up what it runs, once: Docker, compose v2, k6 and .venv, then only
+# the base images it needs, pulled or (no registry) built as stand-ins on first use.
+SETUP := bash scripts/setup.sh
+STACK_IMAGES := PYTHON_IMAGE NGINX_IMAGE $(if $(filter pypy,$(RUNTIME)),PYPY_IMAGE)
+MONITOR_IMAGES := PROMETHEUS_IMAGE NGINX_EXPORTER_IMAGE
+NODE_IMAGES := NODE_IMAGE NODE_BUILD_IMAGE
+RUNTIME_IMAGES := PYTHON_IMAGE PYPY_IMAGE NGINX_IMAGE
+
 .PHONY: setup
-setup: ## Install and start what everything needs: Docker, compose v2, k6, .venv, base images
-	bash scripts/setup.sh
+setup: ## Install and start what every test needs: Docker, compose v2, k6, ab, .venv, every base image
+	$(SETUP)
 
 .PHONY: offline-images
 offline-images: ## Build stand-in base images from Debian packages (no registry) and record them in .env
@@ -45,7 +54,8 @@ build: ## Build the api image
 	$(COMPOSE) build
 
 .PHONY: up
-up: ## Start nginx + SCALE replicas (default 8) and wait until healthy
+up: ## Start nginx + SCALE replicas (default: one per core) and wait until healthy
+	$(SETUP) images $(STACK_IMAGES)
 	$(COMPOSE) up -d --build --wait --scale api=$(SCALE)
 	@echo "up: $(SCALE) replicas behind http://localhost:$(HTTP_PORT)/api"
 
@@ -77,6 +87,7 @@ reload: ## Check, then gracefully reload the running nginx (after editing nginx/
 
 .PHONY: nginx-check
 nginx-check: ## nginx -t on the real config files, limits off and on, in the nginx image the stack runs (no stack needed)
+	$(SETUP) images NGINX_IMAGE
 	image=$$($(PY) scripts/images.py NGINX_IMAGE); \
 	for limits in off on; do \
 	    echo "nginx-check: nginx/ with limits-$$limits.conf"; \
@@ -93,6 +104,7 @@ WITH_GRAFANA := $(filter 1 yes true,$(GRAFANA))
 MONITOR_SERVICES := prometheus nginx-exporter nginx-log-exporter $(if $(WITH_GRAFANA),grafana)
 .PHONY: monitor
 monitor: ## Prometheus and the nginx exporters beside the stack (started if down, scale kept), GRAFANA=1; prints the URLs
+	$(SETUP) images $(STACK_IMAGES) $(MONITOR_IMAGES)
 	$(COMPOSE) --profile monitoring $(if $(WITH_GRAFANA),--profile grafana) up -d --build --wait --no-recreate \
 	    $(MONITOR_SERVICES)
 	@echo "monitor: Prometheus at http://localhost:$(PROMETHEUS_PORT) (targets: /targets, alerts: /alerts)," \
@@ -109,6 +121,7 @@ PROMTOOL := docker run --rm --network none --read-only --tmpfs /tmp -u 65534:655
 
 .PHONY: monitor-check
 monitor-check: ## promtool on monitoring/prometheus/: check the alert rules, run their unit test, check prometheus.yml (no stack needed)
+	$(SETUP) images PROMETHEUS_IMAGE
 	image=$$($(PY) scripts/images.py PROMETHEUS_IMAGE); \
 	$(PROMTOOL) "$$image" check rules alerts.yml; \
 	$(PROMTOOL) "$$image" test rules alerts.test.yml; \
@@ -119,6 +132,7 @@ monitor-check: ## promtool on monitoring/prometheus/: check the alert rules, run
 NODES ?= 3
 .PHONY: lab-up
 lab-up: ## Swarm lab: NODES engines (default 3) in containers, 1 manager + workers, a registry; nginx later on HTTP_PORT
+	$(SETUP) images PYTHON_IMAGE REGISTRY_IMAGE
 	bash scripts/lab.sh up
 
 .PHONY: lab-exec
@@ -131,6 +145,7 @@ lab-down: ## Swarm lab: remove its nodes, registry, network and volumes (and the
 
 .PHONY: swarm-up
 swarm-up: ## Swarm: build the api image, deploy the stack with SCALE replicas, nginx on HTTP_PORT (docker swarm init, or LAB=1)
+	$(SETUP) images $(STACK_IMAGES)
 	bash scripts/swarm.sh up
 
 .PHONY: swarm-scale
@@ -139,6 +154,7 @@ swarm-scale: ## Swarm: change the api replica count to SCALE; nginx picks the ta
 
 .PHONY: swarm-rollout
 swarm-rollout: ## Swarm: rebuild, then a rolling update of every api task (start-first, rolls back on failure)
+	$(SETUP) images $(STACK_IMAGES)
 	bash scripts/swarm.sh rollout
 
 .PHONY: swarm-down
@@ -146,7 +162,8 @@ swarm-down: ## Swarm: remove the stack and wait until it is gone (the swarm itse
 	bash scripts/swarm.sh down
 
 .PHONY: node-up
-node-up: ## The article's Node cluster, for comparison: build, start, wait healthy (WORKERS, NODE_PORT)
+node-up: ## The article's Node cluster, for comparison: build, start, wait healthy (SCALE workers, NODE_PORT)
+	$(SETUP) images $(NODE_IMAGES)
 	$(NODE_COMPOSE) up -d --build --wait
 	@echo "node-up: the article's Express cluster at http://$$($(NODE_COMPOSE) port node 3000)/api"
 
@@ -202,31 +219,38 @@ test-config: ## Cross-file rules (no Docker), nginx -t and docker compose config
 	$(PYTEST) -m config
 
 .PHONY: bench
-bench: setup ## Benchmark 1 replica vs SCALE (default: one per core) with k6 (RATE, DURATION, VUS, REPEAT; MONITOR=1: Prometheus)
-	$(BENCH_ENV) $(PY) -m bench compare --profiles one,many
+bench: ## Benchmark 1 replica vs SCALE (default: one per core) with k6 (RATE, DURATION, VUS, REPEAT; MONITOR=1: Prometheus)
+	$(SETUP) images $(STACK_IMAGES) $(if $(filter 1 yes true on,$(MONITOR)),$(MONITOR_IMAGES))
+	$(PY) -m bench compare --profiles one,many
 
 .PHONY: bench-sweep
-bench-sweep: setup ## Capacity at 1, 2, 4, 8 replicas vs ideal linear scaling (SWEEP_SCALES, SWEEP_WORKERS=1)
+bench-sweep: ## Capacity at 1, 2, 4, 8 replicas vs ideal linear scaling (SWEEP_SCALES, SWEEP_WORKERS=1)
+	$(SETUP) images $(STACK_IMAGES)
 	$(PY) -m bench sweep $(if $(filter 1 yes true,$(SWEEP_WORKERS)),--with-workers)
 
 .PHONY: bench-workers
-bench-workers: setup ## Compare SCALE replicas behind nginx with one container running uvicorn --workers SCALE (default: cores)
-	$(BENCH_ENV) $(PY) -m bench compare --profiles many,workers
+bench-workers: ## Compare SCALE replicas behind nginx with one container running uvicorn --workers SCALE (default: cores)
+	$(SETUP) images $(STACK_IMAGES)
+	$(PY) -m bench compare --profiles many,workers
 
 .PHONY: bench-rate
-bench-rate: setup ## High request rates: nginx + SCALE replicas vs uvicorn --workers SCALE on GET / and /api?n=1000
-	$(BENCH_ENV) $(PY) -m bench rate
+bench-rate: ## High request rates: nginx + SCALE replicas vs uvicorn --workers SCALE on GET / and /api?n=1000
+	$(SETUP) images $(STACK_IMAGES)
+	$(PY) -m bench rate
 
 .PHONY: bench-runtimes
-bench-runtimes: setup ## CPython and PyPy (1 and SCALE replicas) and the article's Node cluster: its test, then capacity at RUNTIMES_VUS
-	$(BENCH_ENV) $(PY) -m bench runtimes
+bench-runtimes: ## CPython and PyPy (1 and SCALE replicas) and the article's Node cluster: its test, then capacity at RUNTIMES_VUS
+	$(SETUP) images $(RUNTIME_IMAGES) $(NODE_IMAGES)
+	$(PY) -m bench runtimes
 
 .PHONY: bench-breakdown
-bench-breakdown: setup ## Where a request's CPU goes, layer by layer, on CPython and PyPy (SWEEP_DURATION per step)
+bench-breakdown: ## Where a request's CPU goes, layer by layer, on CPython and PyPy (SWEEP_DURATION per step)
+	$(SETUP) images $(RUNTIME_IMAGES)
 	$(PY) -m bench breakdown
 
 .PHONY: bench-warmup
-bench-warmup: setup ## The first 5 s of a PyPy replica under the article's load: cold (API_WARMUP_S=0) vs warmed up
+bench-warmup: ## The first 5 s of a PyPy replica under the article's load: cold (API_WARMUP_S=0) vs warmed up
+	$(SETUP) images $(RUNTIME_IMAGES)
 	$(PY) -m bench warmup
 
 .PHONY: bench-cost
@@ -235,8 +259,10 @@ bench-cost: ## Server CPU per /api request against the bare loop, and with metri
 
 .PHONY: bench-host
 bench-host: ## make bench without Docker: replicas as host processes behind a host nginx (NGINX=path)
-	$(BENCH_ENV) $(PY) -m bench --backend host compare --profiles one,many
+	$(SETUP) host
+	$(PY) -m bench --backend host compare --profiles one,many
 
 .PHONY: bench-host-sweep
 bench-host-sweep: ## make bench-sweep without Docker, for a many-core box (replicas pinned with taskset)
+	$(SETUP) host
 	$(PY) -m bench --backend host sweep

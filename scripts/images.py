@@ -10,6 +10,7 @@ service per image, so that promtool runs without the monitoring services.
                                               NODE_IMAGE=..., NODE_BUILD_IMAGE=...,
                                               PROMETHEUS_IMAGE=..., NGINX_EXPORTER_IMAGE=... lines
     python3 scripts/images.py NGINX_IMAGE     just that image
+    python3 scripts/images.py --env A B       A=... and B=... lines, for these only
 """
 
 import json
@@ -69,13 +70,15 @@ def images(names: list[str]) -> dict[str, str]:
 KNOWN = ("PYTHON_IMAGE", "PYPY_IMAGE", "NGINX_IMAGE", "NODE_IMAGE", "NODE_BUILD_IMAGE", *MONITORING)
 
 
-def main(names: list[str]) -> None:
+def main(args: list[str]) -> None:
+    lines = not args or args[0] == "--env"
+    names = args[1:] if args[:1] == ["--env"] else args
     unknown = set(names) - set(KNOWN)
     if unknown:
         sys.exit(f"images: no such image variable: {', '.join(sorted(unknown))}; known: {', '.join(KNOWN)}")
     found = images(names)
     for name in names or KNOWN:
-        print(found[name] if names else f"{name}={found[name]}")
+        print(f"{name}={found[name]}" if lines else found[name])
 
 
 if __name__ == "__main__":

@@ -9,9 +9,11 @@
 # (reference/node-cluster/compose.yml, whose .env links to this one).
 # Images that already exist are reused; on a machine with a registry you never need this.
 #
-#   scripts/offline-images.sh            build what is missing, write .env
-#   scripts/offline-images.sh --refresh  only if .env already names stand-ins from here:
-#                                        bring them to the current recipe (make setup)
+#   scripts/offline-images.sh              build what is missing, write .env
+#   scripts/offline-images.sh VAR...       only these, e.g. PYTHON_IMAGE NGINX_IMAGE (what
+#                                          make up and make bench run)
+#   scripts/offline-images.sh --refresh    only if .env already names stand-ins from here:
+#                                          bring them to the current recipe (make setup)
 #
 # Building needs root (debootstrap): it runs those steps through sudo when not root.
 set -euo pipefail
@@ -192,10 +194,11 @@ set_env_var() {
 # The value of KEY in .env, empty when absent.
 env_value() { [ -f "$ENV_FILE" ] && sed -n "s/^$1=//p" "$ENV_FILE" | tail -n 1; }
 
-# ensure VAR BUILDER IMAGE ARGS...: `BUILDER IMAGE ARGS...` if IMAGE is missing, then
-# point VAR at IMAGE.
+# ensure VAR BUILDER IMAGE ARGS...: when VAR was asked for, `BUILDER IMAGE ARGS...` if
+# IMAGE is missing, then point VAR at IMAGE.
 ensure() {
     local var=$1 image=$3 current
+    [[ " ${WANTED[*]} " == *" $var "* ]] || return 0
     current=$(env_value "$var" || true)
     if [ "$MODE" = refresh ] && [ "${current%:*}" != "${image%:*}" ]; then
         return  # .env names another image (pulled, or the user's own): leave it alone
@@ -205,11 +208,15 @@ ensure() {
 }
 
 MODE=build
-case ${1:-} in
-    '') ;;
-    --refresh) MODE=refresh ;;
-    *) die "usage: $0 [--refresh]" ;;
-esac
+if [ "${1:-}" = --refresh ]; then MODE=refresh; shift; fi
+KNOWN=(PYTHON_IMAGE PYPY_IMAGE NGINX_IMAGE NODE_IMAGE NODE_BUILD_IMAGE PROMETHEUS_IMAGE
+    NGINX_EXPORTER_IMAGE REGISTRY_IMAGE)
+WANTED=("${@:-${KNOWN[@]}}")
+for var in "${WANTED[@]}"; do
+    [[ " ${KNOWN[*]} " == *" $var "* ]] || die "no stand-in for $var; known: ${KNOWN[*]}"
+done
+# The npm image is built on the Node one.
+[[ " ${WANTED[*]} " != *" NODE_BUILD_IMAGE "* ]] || WANTED+=(NODE_IMAGE)
 
 ensure PYTHON_IMAGE build_image "$PYTHON_STANDIN" bookworm python3,python3-venv,ca-certificates
 ensure PYPY_IMAGE build_image "$PYPY_STANDIN" sid pypy3,pypy3-venv,ca-certificates

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Everything the benchmark and the tests need, on a fresh Debian/Ubuntu machine.
 # Idempotent: each step is skipped when already done, so it is cheap to run again.
-# `setup.sh lint` does only .venv and the lint tools (5), for make lint.
+#
+#   setup.sh [all]           all of 1-6, every base image (make setup, make test)
+#   setup.sh images VAR...   1-3, then only these base images (make up, make bench...)
+#   setup.sh host            2 and 6 (make bench-host: no Docker)
+#   setup.sh lint            2 and 7 (make lint)
 #
 #   1. a running Docker engine (installs docker.io and starts dockerd as root if needed)
 #   2. .venv with the test, report and tool pins (pytest, httpx, k6, compose v2)
 #   3. the `docker compose` v2 CLI plugin, linked from .venv when the system has none
 #   4. ab (apache2-utils), which the e2e tests run
-#   5. base images (the stack's, monitoring's and the Node reference's): pulled when a registry answers,
-#      else stand-ins built offline
+#   5. base images: pulled when a registry answers, else stand-ins built offline
 #   6. an nginx binary for the no-Docker benchmark (make bench-host), unpacked from Debian's .deb
-#   7. with `lint`: the pinned lint tools of requirements-lint.txt, into .venv
+#   7. the pinned lint tools of requirements-lint.txt, into .venv
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -88,30 +91,24 @@ check_k6() {
     log "$("$VENV/bin/k6" version | head -n 1)"
 }
 
+# ensure_base_images VAR...: the base images named by these variables (PYTHON_IMAGE...),
+# pulled when a registry answers, else stand-ins built offline. Each target asks for the
+# ones it runs (Makefile), so a first `make bench` builds only the stack's.
 ensure_base_images() {
     # Stand-ins an earlier run built are brought to the current recipe (a new tag), so an
     # old one is not silently reused; anything else .env names is left alone.
-    bash scripts/offline-images.sh --refresh
-    # As compose resolves them (.env included): compose is the one reader of .env. The stack
-    # runs PYTHON_IMAGE (or PYPY_IMAGE) and NGINX_IMAGE; the Node reference builds on NODE_BUILD_IMAGE and
-    # runs on NODE_IMAGE (the same image, node:20-slim, unless stand-ins are in .env); monitoring
-    # runs PROMETHEUS_IMAGE (promtool too: make monitor-check) and NGINX_EXPORTER_IMAGE; the
-    # swarm lab (make lab-up) runs REGISTRY_IMAGE.
-    local images missing=() image
-    mapfile -t images < <("$VENV/bin/python" scripts/images.py PYTHON_IMAGE PYPY_IMAGE NGINX_IMAGE \
-        NODE_IMAGE NODE_BUILD_IMAGE PROMETHEUS_IMAGE NGINX_EXPORTER_IMAGE REGISTRY_IMAGE | sort -u)
-    [ "${#images[@]}" -gt 0 ] || die "scripts/images.py named no image"
-    for image in "${images[@]}"; do
-        docker image inspect "$image" >/dev/null 2>&1 || missing+=("$image")
-    done
-    if [ "${#missing[@]}" = 0 ]; then log "base images present: ${images[*]}"; return; fi
-    for image in "${missing[@]}"; do
-        timeout 120 docker pull -q "$image" >/dev/null 2>&1 || break
-        missing=("${missing[@]:1}")
-    done
-    if [ "${#missing[@]}" = 0 ]; then log "pulled the missing base images"; return; fi
-    log "no container registry answers (${missing[0]}): building stand-in base images (make offline-images)"
-    bash scripts/offline-images.sh  # installs debootstrap; runs it through sudo when not root
+    bash scripts/offline-images.sh --refresh "$@"
+    # As compose resolves them (.env included): compose is the one reader of .env.
+    local var image pull=1 missing=()
+    while IFS='=' read -r var image; do
+        docker image inspect "$image" >/dev/null 2>&1 && continue
+        if [ "$pull" = 1 ] && timeout 120 docker pull -q "$image" >/dev/null 2>&1; then log "pulled $image"; continue; fi
+        pull=0  # one failed pull: no registry answers, so do not wait on the others
+        missing+=("$var")
+    done < <("$VENV/bin/python" scripts/images.py --env "$@")
+    if [ "${#missing[@]}" = 0 ]; then log "base images present: $*"; return; fi
+    log "no container registry answers: building stand-ins for ${missing[*]} (first use, about a minute each)"
+    bash scripts/offline-images.sh "${missing[@]}"  # installs debootstrap; runs it through sudo when not root
 }
 
 ensure_host_nginx() {
@@ -137,10 +134,20 @@ ensure_lint_tools() {
     echo "$want" >"$stamp"
 }
 
+# Every base image: what `make test` runs (the stack on both runtimes, the Node reference,
+# monitoring, the swarm lab's registry).
+ALL_IMAGES=(PYTHON_IMAGE PYPY_IMAGE NGINX_IMAGE NODE_IMAGE NODE_BUILD_IMAGE PROMETHEUS_IMAGE
+    NGINX_EXPORTER_IMAGE REGISTRY_IMAGE)
+core() { ensure_docker; ensure_venv; ensure_compose; check_k6; }
+
 case ${1:-all} in
-    all) ensure_docker; ensure_venv; ensure_compose; check_k6; ensure_ab; ensure_base_images; ensure_host_nginx ;;
+    all) core; ensure_ab; ensure_host_nginx; ensure_base_images "${ALL_IMAGES[@]}" ;;
+    # make up, make bench...: the tools, then only the base images that target runs.
+    images) shift; core; ensure_base_images "$@" ;;
+    # make bench-host: no Docker at all.
+    host) ensure_venv; check_k6; ensure_host_nginx ;;
     # make lint: .venv (mypy reads the service's packages) and the lint tools, no Docker.
     lint) ensure_venv; ensure_lint_tools ;;
-    *) die "usage: $0 [all|lint]" ;;
+    *) die "usage: $0 [all | images VAR... | host | lint]" ;;
 esac
 log "ready"

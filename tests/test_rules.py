@@ -55,14 +55,6 @@ WORKERS = compose("compose/workers.yml")["workers"]
 SWARM = compose("compose/swarm.yml")
 
 
-def compose_default(name: str, value: str) -> str:
-    """The default in `${NAME:-default}`, which must use the key's own name."""
-    match = re.fullmatch(r"\$\{(\w+):-(.*)\}", value)
-    assert match, f"{name}: {value!r} is not ${{{name}:-default}}"
-    assert match[1] == name, f"{name} is passed from ${{{match[1]}}}: use the same name on both sides"
-    return match[2]
-
-
 def seconds(duration: str) -> float:
     """A compose or nginx duration: 30s, 1m30s, 500ms; a bare number is seconds."""
     units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "": 1}
@@ -92,31 +84,24 @@ def dockerfile(instruction: str) -> list[str]:
     return [line.split(None, 1)[1] for line in text.splitlines() if line.split()[:1] == [instruction]]
 
 
-def setting_defaults(service: dict[str, Any]) -> dict[str, str]:
-    return {name: compose_default(name, value) for name, value in service["environment"].items()}
-
-
 def each_default(setting: str) -> dict[str, float]:
-    """A numeric setting's default in Settings and in each compose service that passes it."""
-    name = f"API_{setting.upper()}"
-    number = type(getattr(DEFAULTS, setting))
-    return {"Settings": getattr(DEFAULTS, setting),
-            "docker-compose.yml api": number(setting_defaults(API)[name]),
-            "compose/workers.yml workers": number(setting_defaults(WORKERS)[name])}
+    """A numeric setting's one default, by where it lives."""
+    return {"service/app/settings.py": getattr(DEFAULTS, setting)}
 
 
 # --- rules ---------------------------------------------------------------------------
 
-def test_compose_passes_each_setting_under_its_own_name_with_the_settings_default() -> None:
-    """docker-compose.yml: "Each replica setting under its own name on both sides, defaults
-    as in service/app/settings.py"; compose/workers.yml passes the same block."""
-    expected = {f"API_{f.name.upper()}": getattr(DEFAULTS, f.name) for f in fields(Settings)}
-    expected = {name: str(value).lower() if isinstance(value, bool) else str(value)
-                for name, value in expected.items() if name not in NOT_FROM_COMPOSE}
-    # Empty in compose: the default depends on the image's runtime (service/app/runtime.py).
-    expected["API_WARMUP_S"] = ""
-    assert setting_defaults(API) == expected
-    assert WORKERS["environment"] == API["environment"]
+def test_compose_passes_each_setting_under_its_own_name_and_leaves_the_default_to_settings() -> None:
+    """docker-compose.yml: "Each replica setting passed under its own name, with no default
+    here ... service/app/settings.py, the one home of every API_* default, applies its own";
+    "compose/workers.yml extends this service, so it passes the same block"."""
+    expected = {f"API_{f.name.upper()}" for f in fields(Settings)} - NOT_FROM_COMPOSE
+    assert set(API["environment"]) == expected
+    for name, value in API["environment"].items():
+        assert value == f"${{{name}:-}}", f"{name}: {value!r} is not ${{{name}:-}}: no default in compose"
+    assert WORKERS["extends"] == {"file": "docker-compose.yml", "service": "api"}
+    inherited = {"environment", "healthcheck", "stop_grace_period", "image", "build"}
+    assert not inherited & set(WORKERS), "compose/workers.yml must take these from the api service"
 
 
 def test_nginx_drops_idle_upstream_connections_before_a_replica_does() -> None:
@@ -132,8 +117,7 @@ def test_a_drain_ends_before_the_replica_is_killed() -> None:
     finishes before SIGKILL"; likewise the rollout's `docker stop -t`."""
     rollout = re.search(r"STOP_TIMEOUT_S=\$\{STOP_TIMEOUT_S:-(\d+)\}", (ROOT / "scripts/rollout.sh").read_text())
     assert rollout
-    kill_after = {"docker-compose.yml api": seconds(API["stop_grace_period"]),
-                  "compose/workers.yml workers": seconds(WORKERS["stop_grace_period"]),
+    kill_after = {"docker-compose.yml api (and workers, which extends it)": seconds(API["stop_grace_period"]),
                   "scripts/rollout.sh STOP_TIMEOUT_S": int(rollout[1])}
     if "stop_grace_period" in SWARM["api"]:
         kill_after["compose/swarm.yml api"] = seconds(SWARM["api"]["stop_grace_period"])
@@ -159,7 +143,6 @@ def test_nginx_waits_longer_than_a_full_queue_takes() -> None:
     read_timeout = seconds(nginx_one("proxy_read_timeout"))
     for where, wait in each_default("max_wait_s").items():
         assert wait + JOB_CEILING_S < read_timeout, f"max_wait_s {wait}s + a job ({where}) vs {read_timeout}s"
-    assert int(setting_defaults(API)["API_MAX_N"]) == DEFAULTS.max_n
 
 
 def test_the_largest_job_fits_its_ceiling() -> None:
@@ -185,12 +168,11 @@ def test_the_healthcheck_is_the_same_in_the_image_and_in_compose() -> None:
     [line] = dockerfile("HEALTHCHECK")
     options, command = line.split(" CMD ", 1)
     image = {k.replace("-", "_"): v for k, v in re.findall(r"--([\w-]+)=(\S+)", options)}
-    for where, service in {"api": API, "workers": WORKERS}.items():
-        check = service["healthcheck"]
-        assert check["test"] == ["CMD", *json.loads(command)], where
-        for key in ("interval", "timeout", "start_period"):
-            assert seconds(check[key]) == seconds(image[key]), f"{where} healthcheck {key}"
-        assert check["retries"] == int(image["retries"]), where
+    check = API["healthcheck"]  # compose/workers.yml inherits it (extends)
+    assert check["test"] == ["CMD", *json.loads(command)]
+    for key in ("interval", "timeout", "start_period"):
+        assert seconds(check[key]) == seconds(image[key]), f"healthcheck {key}"
+    assert check["retries"] == int(image["retries"])
 
 
 def test_a_replica_is_one_process_and_the_workers_profile_uses_the_same_entry() -> None:

@@ -88,6 +88,9 @@ class QueueCollector(Collector):
         wait = self.jobs.expected_wait_s
         yield GaugeMetricFamily("api_expected_wait_seconds", "What a job admitted now would wait (the "
                                 "admission estimate; 0 until a job was timed).", value=wait or 0.0)
+        # The bound itself, so that alerts compare the wait with it, not with a copied number.
+        yield GaugeMetricFamily("api_max_wait_seconds", "API_MAX_WAIT_S: a job that would wait longer is shed "
+                                "(503).", value=self.jobs.max_wait_s)
         yield CounterMetricFamily("api_shed", "Requests refused with 503: their wait would pass API_MAX_WAIT_S.",
                                   value=self.jobs.shed)
         yield GaugeMetricFamily("api_draining", "1 while the replica drains after SIGTERM.",

@@ -27,7 +27,7 @@ MAX_N_CEILING = 4_000_000_000
 # message says what the new one holds.
 REPLACED = {
     "API_MAX_QUEUE": ("API_MAX_WAIT_S", "the seconds a new /api request may wait behind the work already "
-                                        "admitted before the replica sheds it (default 0.5), not a number of jobs"),
+                                        "admitted before the replica sheds it (default {max_wait_s}), not a number of jobs"),
 }
 N = TypeVar("N", int, float)
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
@@ -81,7 +81,8 @@ def _refuse_old_names(env: Mapping[str, str]) -> None:
         renames = ", ".join(f"{old} to {RENAMED[old]}" for old in found)
         problems.append(f"{', '.join(found)} {'is' if len(found) == 1 else 'are'} no longer read: rename "
                         f"{renames} (in .env, compose or the shell). Replica settings are all API_*.")
-    problems += [f"{old} is no longer read: set {new} instead (in .env, compose or the shell), {meaning}."
+    problems += [f"{old} is no longer read: set {new} instead (in .env, compose or the shell), "
+                 f"{meaning.format(max_wait_s=Settings.max_wait_s)}."
                  for old, (new, meaning) in REPLACED.items() if old in env]
     if problems:
         raise SettingsError(" ".join(problems))

@@ -28,6 +28,7 @@ METRICS = {
     "api_requests_total", "api_request_duration_seconds_bucket",
     "api_job_run_seconds_bucket", "api_job_wait_seconds_bucket",
     "api_jobs_waiting", "api_jobs_running", "api_shed_total", "api_draining", "api_runtime_info",
+    "api_max_wait_seconds",
     "nginx_up", "nginx_connections_active", "nginx_http_requests_total",
     "nginx_log_retried_requests_total", "nginx_log_requests_total",
 }

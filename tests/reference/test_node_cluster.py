@@ -1,5 +1,5 @@
 """The seed article's system (reference/node-cluster/) for real: its image, in Docker, with
-WORKERS=2 on a test port and its own project. Every request is counted and checked."""
+SCALE=2 (2 workers) on a test port and its own project. Every request is counted and checked."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class Reference:
     runs it from the repository root (NODE_IMAGE from the repository's .env, through the link)."""
 
     def __init__(self) -> None:
-        self.env = {**os.environ, "WORKERS": "2", "NODE_PORT": str(PORT), "NODE_BIND": "127.0.0.1"}
+        self.env = {**os.environ, "SCALE": "2", "NODE_PORT": str(PORT), "NODE_BIND": "127.0.0.1"}
 
     def run(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         cmd = ["docker", "compose", "-f", str(COMPOSE_FILE), "-p", PROJECT, *args]
@@ -114,7 +114,7 @@ def test_two_workers_share_the_requests(reference: Reference) -> None:
     workers = served_by(answers)
     print(f"50 requests to /api: {dict(workers)}")
     assert [a for a in answers if a.status != 200 or a.body != RESULT] == []
-    assert len(workers) == 2, f"WORKERS=2 but {len(workers)} workers answered: {dict(workers)}"
+    assert len(workers) == 2, f"SCALE=2 but {len(workers)} workers answered: {dict(workers)}"
     # The primary deals connections round-robin: far from all on one worker.
     assert min(workers.values()) >= 50 // 4, dict(workers)
     logs = reference.logs()

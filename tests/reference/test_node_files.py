@@ -17,7 +17,7 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.config
 
 REF = ROOT / "reference" / "node-cluster"
-NODE_VARS = ("NODE_IMAGE", "NODE_BUILD_IMAGE", "NODE_BIND", "NODE_PORT", "WORKERS", "NODE_REF_IMAGE")
+NODE_VARS = ("NODE_IMAGE", "NODE_BUILD_IMAGE", "NODE_BIND", "NODE_PORT", "SCALE", "NODE_REF_IMAGE")
 
 
 @pytest.mark.parametrize("script", ["app.js", "healthcheck.js"])

@@ -46,6 +46,13 @@ def test_requests_are_counted_by_route_template_method_and_status() -> None:
     check(test)
 
 
+def test_the_wait_bound_is_exported_for_the_alert_to_compare_with() -> None:
+    async def test(app: FastAPI, client: httpx.AsyncClient) -> None:
+        assert (await scrape(client))[("api_max_wait_seconds", ())] == 0.75
+
+    check(test, max_wait_s=0.75)
+
+
 def test_unknown_paths_and_methods_share_one_series_each() -> None:
     async def test(app: FastAPI, client: httpx.AsyncClient) -> None:
         for i in range(20):
