@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import backends, profiles, runtimes
+from . import backends, profiles
 from .compare import compare
 from .progress import note
 from .rate import rate
+from .runtimes import command as runtimes
 from .settings import BenchError, Settings
 from .sweep import sweep
 
@@ -18,8 +19,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "Benchmark the api with k6. Settings come from the environment: RATE, DURATION, VUS, SCALE "
         "(default: one replica per core), REPEAT, PROBE_DURATION, HTTP_PORT, WORKERS_PORT, P95_MS, P99_MS, "
         "RATE_P95_MS, SWEEP_SCALES, SWEEP_DURATION, SWEEP_RUNS, RUNTIMES_VUS, NODE_PORT, API_IMAGE, BENCH_PROJECT, "
-        "RESULTS_DIR, K6, NGINX; MONITOR=1 (Docker: compose's monitoring profile, k6 remote write to Prometheus on "
-        "PROMETHEUS_PORT, PromQL values per run)."))
+        "RESULTS_DIR, K6, NGINX, HOST_REPLICA_PORT, COST_REQUESTS, COST_CHEAP_REQUESTS, COST_PORT; MONITOR=1 "
+        "(Docker: compose's monitoring profile, k6 remote write to Prometheus on PROMETHEUS_PORT, PromQL values "
+        "per run)."))
     parser.add_argument("--backend", choices=backends.CHOICES, default="auto",
                         help="docker: compose profiles; host: replicas as host processes behind a host nginx")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -63,15 +65,15 @@ def main(argv: list[str]) -> int:
             # PyPy and Node run in containers: auto means Docker here, never host processes.
             runtimes.runtimes(settings, "docker" if args.backend == "auto" else args.backend, args.profiles)
         elif args.command == "warmup":
-            from .warmup import warmup
+            from .studies.warmup import warmup
 
             warmup(settings)
         elif args.command == "breakdown":
-            from .breakdown import breakdown
+            from .studies.breakdown import breakdown
 
             breakdown(settings)
         else:
-            from .cost import cost  # imports the service and uvicorn: only when asked
+            from .studies.stack_cost import cost  # imports the service and uvicorn: only when asked
 
             cost(settings)
     except BenchError as exc:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from . import backends, chart, machine, probe, report
+from . import backends, chart, machine, report
+from .backends import probe
 from .model import ARTICLE_RATE, Compare, Rate, Run
 from .profiles import ONE, Profile
 from .progress import Progress, note

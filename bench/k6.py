@@ -58,7 +58,7 @@ def dashboard_env(html: Path) -> dict[str, str]:
 def run(k6: str, load: Load, context: Context, out_dir: Path, name: str, progress: Progress,
         html: bool = True, output: tuple[list[str], dict[str, str]] | None = None) -> Run:
     """Files: out_dir/k6-<name>.json (the summary), .log (k6's output) and .html (the report).
-    `output`: more k6 arguments and environment, e.g. Prometheus remote write (bench/monitoring.py)."""
+    `output`: more k6 arguments and environment, e.g. Prometheus remote write (bench/resources/prometheus.py)."""
     summary, log_path = out_dir / f"k6-{name}.json", out_dir / f"k6-{name}.log"
     summary.unlink(missing_ok=True)
     report = dashboard_env(out_dir / f"k6-{name}.html") if html else {}

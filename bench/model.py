@@ -1,9 +1,9 @@
 """The benchmark's one result model: k6/lib/summary.js writes a Run's fields, Python reads them.
 
 summary.json (one per `results/<time>/`) holds a Compare, a Sweep or a Runtimes
-(bench/model_runtimes.py), each made
-of Runs with the context k6 cannot know (profile, replicas, backend). Field names are the same in
-k6's JSON, in these classes and in summary.json, so nothing is renamed on the way.
+(bench/runtimes/summary.py), each made of Runs with the context k6 cannot know (profile,
+replicas, backend). Field names are the same in k6's JSON, in these classes and in
+summary.json, so nothing is renamed on the way.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
-from .monitoring import Monitoring
-from .usage import Resources
+from .resources.prometheus import Monitoring
+from .resources.usage import Resources
 
 # What k6/lib/summary.js writes for one run (SUMMARY_JSON).
 K6_FIELDS = (
@@ -54,7 +54,7 @@ class Run:
     thresholds_passed: bool
     k6_exit_code: int
     # Optional, so that summaries written before they existed still load.
-    resources: Resources | None = None     # CPU and peak memory per container (bench/meter.py)
+    resources: Resources | None = None     # CPU and peak memory per container (bench/resources/meter.py)
     monitoring: Monitoring | None = None   # Prometheus over the run's window (MONITOR=1)
 
     def sustained(self, p95_bound_ms: float) -> bool:
@@ -93,6 +93,23 @@ def spread_of(runs: list[Run], value: Callable[[Run], float]) -> tuple[float, fl
     return min(values), max(values)
 
 
+def stat(runs: list[Run], value: Callable[[Run], float | None], fmt: str = "{:.1f}", unit: str = "") -> str:
+    """The median over the runs that have the value; with several, the spread (min-max)
+    after it; "-" when none has it (resources and Prometheus values are optional)."""
+    have = [r for r in runs if value(r) is not None]
+    if not have:
+        return "-"
+
+    def number(r: Run) -> float:
+        v = value(r)
+        return 0.0 if v is None else v
+    text = fmt.format(median_of(have, number)) + unit
+    if len(have) > 1:
+        low, high = spread_of(have, number)
+        text += f" ({fmt.format(low)}-{fmt.format(high)})"
+    return text
+
+
 @dataclass(frozen=True)
 class Rate:
     offered: float
@@ -124,7 +141,7 @@ class Compare:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Compare:
-        _expect_kind(data, "compare")
+        expect_kind(data, "compare")
         return cls(
             started=data["started"], backend=data["backend"], machine=data["machine"],
             rate=Rate(**data["rate"]), duration=data["duration"], vus=data["vus"],
@@ -191,7 +208,7 @@ def with_efficiency(curves: dict[str, list[Point]]) -> dict[str, list[Point]]:
             for name, points in curves.items()}
 
 
-def _expect_kind(data: dict[str, Any], kind: str) -> None:
+def expect_kind(data: dict[str, Any], kind: str) -> None:
     if data.get("kind") != kind:
         raise ValueError(f"summary kind {data.get('kind')!r} is not {kind!r}")
 

@@ -5,8 +5,8 @@ cluster"), N replicas behind nginx (its "with cluster"), or one container runnin
 `uvicorn --workers N` with no nginx (the comparison). A profile may pin its runtime:
 the same layouts on CPython or PyPy (`cpython-one`, `pypy-many`, ...), and `node`, the
 article's own Express app in Node's cluster mode (reference/node-cluster/), the yardstick
-of `make bench-runtimes`. A backend runs a profile: Docker compose (bench/docker_stack.py)
-or host processes (bench/host.py).
+of `make bench-runtimes`. A backend runs a profile: Docker compose (bench/backends/docker_stack.py)
+or host processes (bench/backends/host.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from .meter import Meter
+from .resources.meter import Meter
 
 PYTHON_RUNTIMES = ("cpython", "pypy")
 RUNTIMES = (*PYTHON_RUNTIMES, "node")

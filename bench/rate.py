@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import backends, machine, probe, report
+from . import backends, machine, report
+from .backends import probe
 from .model import Point, Sweep
 from .profiles import MANY, WORKERS
 from .progress import Progress

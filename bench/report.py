@@ -8,25 +8,15 @@ from collections.abc import Callable
 from operator import attrgetter
 from pathlib import Path
 
-from .model import Compare, Point, Run, Sweep, median_of, spread_of
-from .model_runtimes import ARTICLE_ROWS, RuntimeResult, Runtimes
+from .model import Compare, Point, Run, Sweep, stat
 from .profiles import PROFILES
-from .report_resources import resources_md, rows_for
+from .resources.report import resources_md, rows_for
 
 Table = list[list[str]]
 
 
-def _stat(runs: list[Run], value: Callable[[Run], float], fmt: str = "{:.1f}", unit: str = "") -> str:
-    """The median; with several runs, the spread (min-max) after it."""
-    text = fmt.format(median_of(runs, value)) + unit
-    if len(runs) > 1:
-        low, high = spread_of(runs, value)
-        text += f" ({fmt.format(low)}-{fmt.format(high)})"
-    return text
-
-
 def _not_served(runs: list[Run]) -> str:
-    return _stat(runs, lambda r: 100 * (1 - r.served_share), "{:.0f}", "%")
+    return stat(runs, lambda r: 100 * (1 - r.served_share), "{:.0f}", "%")
 
 
 def _spread(runs: list[Run]) -> str:
@@ -42,17 +32,17 @@ def _thresholds(runs: list[Run]) -> str:
 # (row label, how to print it from a profile's runs); the first eight are the article's rows.
 ROWS: list[tuple[str, Callable[[list[Run]], str]]] = [
     ("Target URL", lambda rs: rs[0].target_url),
-    ("Total Test Time", lambda rs: _stat(rs, lambda r: r.test_time_s, "{:.2f}", " s")),
-    ("Requests Per Second", lambda rs: _stat(rs, lambda r: r.achieved_rps)),
+    ("Total Test Time", lambda rs: stat(rs, lambda r: r.test_time_s, "{:.2f}", " s")),
+    ("Requests Per Second", lambda rs: stat(rs, lambda r: r.achieved_rps)),
     ("Concurrency Level", lambda rs: str(rs[0].concurrency)),
-    ("Completed requests", lambda rs: _stat(rs, lambda r: r.completed, "{:.0f}")),
-    ("Total Errors", lambda rs: _stat(rs, lambda r: r.failed, "{:.0f}")),
-    ("Mean Latency", lambda rs: _stat(rs, lambda r: r.mean_ms, unit=" ms")),
-    ("Longest Request", lambda rs: _stat(rs, lambda r: r.max_ms, unit=" ms")),
+    ("Completed requests", lambda rs: stat(rs, lambda r: r.completed, "{:.0f}")),
+    ("Total Errors", lambda rs: stat(rs, lambda r: r.failed, "{:.0f}")),
+    ("Mean Latency", lambda rs: stat(rs, lambda r: r.mean_ms, unit=" ms")),
+    ("Longest Request", lambda rs: stat(rs, lambda r: r.max_ms, unit=" ms")),
     ("Offered rate", lambda rs: f"{rs[0].offered_rate:g} req/s"),
-    ("Dropped iterations", lambda rs: _stat(rs, lambda r: r.dropped, "{:.0f}")),
+    ("Dropped iterations", lambda rs: stat(rs, lambda r: r.dropped, "{:.0f}")),
     ("Not served", _not_served),
-    ("p50 / p95 / p99", lambda rs: " / ".join(_stat(rs, attrgetter(k), "{:.0f}")
+    ("p50 / p95 / p99", lambda rs: " / ".join(stat(rs, attrgetter(k), "{:.0f}")
                                               for k in ("p50_ms", "p95_ms", "p99_ms")) + " ms"),
     ("Replicas (max/min share)", _spread),
     ("k6 thresholds", _thresholds),
@@ -99,52 +89,6 @@ def _p50_at(point: Point, p95_bound_ms: float) -> str:
     return f"{best[0].p50_ms:.1f} ms" if best else "-"
 
 
-def runtime_label(result: RuntimeResult) -> str:
-    return PROFILES[result.profile].label(result.replicas)
-
-
-RUNTIMES_HEADER = ["", "Runtime", "Offered", "Requests Per Second", "Completed requests", "Total Errors",
-                   "Dropped iterations", "Mean Latency", "p95", "Longest Request"]
-
-
-def runtimes_table(summary: Runtimes) -> Table:
-    """The article's two published rows (its machine), then each profile's run of the same
-    test on this machine, in the same columns."""
-    rows = [RUNTIMES_HEADER]
-    for a in ARTICLE_ROWS:
-        rows.append([a.label, "Node.js, the article's machine", "150 req/s, 20s", "", str(a.completed),
-                     str(a.errors), "", f"{a.mean_ms:.1f} ms", "", f"{a.max_ms:.1f} ms"])
-    for r in summary.results:
-        run = r.article
-        rows.append([runtime_label(r), r.version, f"{run.offered_rate:g} req/s, {summary.duration}",
-                     f"{run.achieved_rps:.1f}", str(run.completed), str(run.failed), str(run.dropped),
-                     f"{run.mean_ms:.1f} ms", f"{run.p95_ms:.1f} ms", f"{run.max_ms:.1f} ms"])
-    return rows
-
-
-def _capacity(r: RuntimeResult, p95_bound_ms: float) -> str:
-    if not r.capacity:
-        return "0 (no rate sustained)"
-    return f"{r.capacity:g}" + ("" if r.bounded(p95_bound_ms) else "+ (never refused: a lower bound)")
-
-
-def capacity_table(summary: Runtimes) -> Table:
-    rows = [["", f"Capacity at {summary.capacity_vus} VUs (req/s)", "Per replica or worker",
-             "Mean / p95 at capacity", "Steps"]]
-    for r in summary.results:
-        best = r.at_capacity(summary.p95_bound_ms)
-        at = f"{best.mean_ms:.1f} / {best.p95_ms:.1f} ms" if best else "-"
-        rows.append([runtime_label(r), _capacity(r, summary.p95_bound_ms), f"{r.capacity / r.replicas:.1f}", at,
-                     str(len(r.capacity_runs))])
-    return rows
-
-
-def ratios_table(summary: Runtimes) -> Table:
-    rows = [["Ratio of capacities", "Value", "What it says"]]
-    rows += [[r.label, r.text(), r.meaning] for r in summary.ratios()]
-    return rows
-
-
 def text(rows: Table) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows]
@@ -174,7 +118,7 @@ def write_compare(out: Path, summary: Compare) -> None:
           "k6's own HTML report of each run: k6-*.html.", "",
           "![throughput and latency](chart.png)", "",
           *resources_md(summary.runs, column_title, markdown)]
-    _write(out, summary.to_dict(), md)
+    write_files(out, summary.to_dict(), md)
 
 
 def write_sweep(out: Path, summary: Sweep) -> None:
@@ -183,7 +127,7 @@ def write_sweep(out: Path, summary: Sweep) -> None:
           f"{summary.p95_bound_ms:g} ms, found by a step search of {summary.duration} k6 runs. "
           "Efficiency = capacity(N) / (N x capacity(1)).", "",
           markdown(sweep_table(summary.curves, summary.p95_bound_ms)), "", "![scaling curve](chart.png)", ""]
-    _write(out, summary.to_dict(), md)
+    write_files(out, summary.to_dict(), md)
 
 
 def write_rate(out: Path, summary: Sweep) -> None:
@@ -193,33 +137,9 @@ def write_rate(out: Path, summary: Sweep) -> None:
           f"{summary.p95_bound_ms:g} ms, found by a step search of {summary.duration} k6 runs. "
           "Cheap requests make the proxy and the HTTP path the load, not the job.", "",
           markdown(rate_table(summary)), ""]
-    _write(out, summary.to_dict(), md)
+    write_files(out, summary.to_dict(), md)
 
 
-def runtimes_intro(summary: Runtimes) -> str:
-    return (f"The article's test: {summary.rate:g} req/s for {summary.duration} with {summary.vus} VUs (open "
-            "model: a request k6 cannot start because every VU waits is a dropped iteration, not served). "
-            "The article's rows come from its own machine, with another load tool: compare the shape, not "
-            "the absolute numbers.")
-
-
-def capacity_intro(summary: Runtimes) -> str:
-    return (f"Capacity: the highest offered rate with 0 errors, 0 dropped iterations and p95 < "
-            f"{summary.p95_bound_ms:g} ms, found by a step search of {summary.capacity_duration} k6 runs, "
-            f"every step of every profile with the same {summary.capacity_vus} VUs (constant-arrival-rate, "
-            "preAllocatedVUs = maxVUs). A ratio with >= or <= has a capacity that the search never saw "
-            "refused (a lower bound); - : a profile was not run, or sustained nothing.")
-
-
-def write_runtimes(out: Path, summary: Runtimes) -> None:
-    md = [f"# Runtimes {summary.started}", "", *machine_lines(summary.machine), "",
-          "## The article's test", "", runtimes_intro(summary), "", markdown(runtimes_table(summary)), "",
-          f"## Capacity at {summary.capacity_vus} VUs", "", capacity_intro(summary), "",
-          markdown(capacity_table(summary)), "", markdown(ratios_table(summary)), "",
-          "![the article's test and capacity](chart.png)", ""]
-    _write(out, summary.to_dict(), md)
-
-
-def _write(out: Path, summary: dict[str, object], md: list[str]) -> None:
+def write_files(out: Path, summary: dict[str, object], md: list[str]) -> None:
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "report.md").write_text("\n".join(md))

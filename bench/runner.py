@@ -7,10 +7,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from . import capacity, k6, machine, monitoring
+from . import capacity, k6, machine
 from .model import Run
 from .profiles import Backend, Profile
 from .progress import Progress, note
+from .resources import prometheus
 from .settings import Settings
 
 # After an overloaded step nginx keeps each replica that failed out for fail_timeout (5 s,
@@ -42,9 +43,9 @@ class Runner:
         s = self.settings
         load = k6.Load(url, rate, duration or s.duration, vus or s.vus, p95_ms or s.p95_ms, s.p99_ms, path)
         context = k6.Context(profile.name, self.backend.name, replicas, self.cores)
-        meter, prometheus = self.backend.meter(profile, replicas), self.backend.prometheus_url()
+        meter, prometheus_url = self.backend.meter(profile, replicas), self.backend.prometheus_url()
         testid = f"{self.out.name}-{name}"
-        output = monitoring.k6_remote_write(prometheus, testid) if prometheus else None
+        output = prometheus.k6_remote_write(prometheus_url, testid) if prometheus_url else None
         if meter:
             meter.start()
         started = time.time()
@@ -53,7 +54,7 @@ class Runner:
         resources = meter.stop(run.completed) if meter else None
         # Only the reported runs: a capacity search's steps (run without the HTML report)
         # are in Prometheus under their testid, but no table shows them.
-        watched = monitoring.collect(prometheus, testid, started, ended) if prometheus and html else None
+        watched = prometheus.collect(prometheus_url, testid, started, ended) if prometheus_url and html else None
         return replace(run, resources=resources, monitoring=watched)
 
     def capacity(self, url: str, profile: Profile, replicas: int, start: float, *, tag: str,

@@ -92,6 +92,11 @@ class Settings:
     api_image: str | None       # API_IMAGE for the Docker backend; "{runtime}" in it becomes cpython or pypy
     monitor: bool = False       # MONITOR=1: compose's monitoring profile, k6 remote write, PromQL per run
     prometheus_port: int = 9090
+    nginx: str = ""             # the host backend's nginx binary; empty: searched for (backends/host.py)
+    host_replica_port: int = 18001  # the host backend's first replica port, then one up per replica
+    cost_requests: int = 300    # `cost`: requests of the article's job (both parts)
+    cost_cheap_requests: int = 12000  # `cost`, metrics on vs off: requests of the cheap job
+    cost_port: int = 18701      # `cost`, metrics on vs off: the first of the two replicas' ports
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -122,4 +127,9 @@ class Settings:
             api_image=env.get("API_IMAGE", "").strip() or None,
             monitor=_flag("MONITOR"),
             prometheus_port=_int("PROMETHEUS_PORT", 9090),
+            nginx=env.get("NGINX", "").strip(),
+            host_replica_port=_int("HOST_REPLICA_PORT", 18001),
+            cost_requests=_int("COST_REQUESTS", 300),
+            cost_cheap_requests=_int("COST_CHEAP_REQUESTS", 12000),
+            cost_port=_int("COST_PORT", 18701),
         )

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import backends, chart, machine, probe, report
+from . import backends, chart, machine, report
+from .backends import probe
 from .model import Point, Sweep, with_efficiency
 from .profiles import MANY, WORKERS, Profile
 from .progress import Progress

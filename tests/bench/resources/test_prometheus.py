@@ -8,12 +8,13 @@ from typing import ClassVar
 
 import pytest
 
-from bench import docker_stack, monitoring
+from bench.backends import docker_stack
 from bench.model import Compare, Run
-from bench.monitoring import Monitoring
 from bench.profiles import MANY, NODE, WORKERS
 from bench.progress import Progress
 from bench.report import compare_table
+from bench.resources import prometheus
+from bench.resources.prometheus import Monitoring
 from bench.settings import Settings
 from tests.conftest import ROOT
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.unit
 
 
 def test_k6_writes_to_prometheus_with_a_testid_tag() -> None:
-    args, env = monitoring.k6_remote_write("http://127.0.0.1:29090", "20261129-1200-many")
+    args, env = prometheus.k6_remote_write("http://127.0.0.1:29090", "20261129-1200-many")
     assert args == ["-o", "experimental-prometheus-rw", "--tag", "testid=20261129-1200-many"]
     assert env["K6_PROMETHEUS_RW_SERVER_URL"] == "http://127.0.0.1:29090/api/v1/write"
     assert env["K6_PROMETHEUS_RW_TREND_STATS"] == "p(95),avg,max"
@@ -30,13 +31,13 @@ def test_k6_writes_to_prometheus_with_a_testid_tag() -> None:
 def test_values_skip_nan_and_key_by_label() -> None:
     result = [{"metric": {"instance": "172.18.0.3:8000"}, "value": [1, "15"]},
               {"metric": {"instance": "172.18.0.4:8000"}, "value": [1, "NaN"]}]
-    assert monitoring.values(result, "instance") == {"172.18.0.3:8000": 15.0}
+    assert prometheus.values(result, "instance") == {"172.18.0.3:8000": 15.0}
 
 
 def test_dashboards_get_30s_and_a_run_its_own_window() -> None:
-    assert monitoring.promql(monitoring.RATE_BY_REPLICA) == \
+    assert prometheus.promql(prometheus.RATE_BY_REPLICA) == \
         'sum by (instance) (rate(api_requests_total{route="/api"}[30s]))'
-    assert monitoring.promql(monitoring.SHED_RATE, "20s") == "sum(rate(api_shed_total[20s]))"
+    assert prometheus.promql(prometheus.SHED_RATE, "20s") == "sum(rate(api_shed_total[20s]))"
 
 
 def test_monitor_adds_the_compose_profile_except_for_node(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,12 +72,12 @@ class FakePrometheus(BaseHTTPRequestHandler):
         args = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
         query, at = args["query"][0], args["time"][0]
         FakePrometheus.asked.append((query, at))
-        window = monitoring.promql
-        series = {window(monitoring.RATE_BY_REPLICA, "20s"): [{"metric": {"instance": "a:8000"}, "value": [1, "10"]}],
-                  window(monitoring.QUEUE_WAIT_P95, "20s"): [{"metric": {}, "value": [1, "0.005"]}],
-                  window(monitoring.SHED_RATE, "20s"): [{"metric": {}, "value": [1, "0"]}],
-                  window(monitoring.NGINX_RETRIES, "20s"): FakePrometheus.retries,
-                  monitoring.LOG_EXPORTER_UP: [{"metric": {}, "value": [1, "1"]}]}.get(query, [])
+        window = prometheus.promql
+        series = {window(prometheus.RATE_BY_REPLICA, "20s"): [{"metric": {"instance": "a:8000"}, "value": [1, "10"]}],
+                  window(prometheus.QUEUE_WAIT_P95, "20s"): [{"metric": {}, "value": [1, "0.005"]}],
+                  window(prometheus.SHED_RATE, "20s"): [{"metric": {}, "value": [1, "0"]}],
+                  window(prometheus.NGINX_RETRIES, "20s"): FakePrometheus.retries,
+                  prometheus.LOG_EXPORTER_UP: [{"metric": {}, "value": [1, "1"]}]}.get(query, [])
         data = json.dumps({"status": "success", "data": {"resultType": "vector", "result": series}}).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(data)))
@@ -90,9 +91,9 @@ class FakePrometheus(BaseHTTPRequestHandler):
 def _collect(monkeypatch: pytest.MonkeyPatch) -> Monitoring:
     server = HTTPServer(("127.0.0.1", 0), FakePrometheus)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setattr(monitoring.time, "sleep", lambda _s: None)
+    monkeypatch.setattr(prometheus.time, "sleep", lambda _s: None)
     try:
-        return monitoring.collect(f"http://127.0.0.1:{server.server_port}", "t1", 100.0, 120.2)
+        return prometheus.collect(f"http://127.0.0.1:{server.server_port}", "t1", 100.0, 120.2)
     finally:
         server.shutdown()
         server.server_close()
@@ -102,7 +103,7 @@ def test_collect_reads_each_query_over_the_run_at_its_end(monkeypatch: pytest.Mo
     FakePrometheus.asked.clear()
     got = _collect(monkeypatch)
     assert {at for _, at in FakePrometheus.asked} == {"120.200"}
-    assert {q for q, _ in FakePrometheus.asked} >= {monitoring.promql(q, "20s") for q in monitoring.QUERIES.values()}
+    assert {q for q, _ in FakePrometheus.asked} >= {prometheus.promql(q, "20s") for q in prometheus.QUERIES.values()}
     assert got.api_rps_by_replica == {"a:8000": 10.0} and got.queue_wait_p95_ms == 5.0 and got.shed_rps == 0.0
     assert got.nginx_retry_rps == 0.0 and got.note == "", "no retry series while its exporter is up: none retried"
 
@@ -116,12 +117,12 @@ def test_collect_keeps_the_retries_it_finds(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_collect_says_when_prometheus_is_gone(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(monitoring.time, "sleep", lambda _s: None)
-    got = monitoring.collect("http://127.0.0.1:9", "t1", 1.0, 2.0)
+    monkeypatch.setattr(prometheus.time, "sleep", lambda _s: None)
+    got = prometheus.collect("http://127.0.0.1:9", "t1", 1.0, 2.0)
     assert got.api_rps_by_replica == {} and got.note.startswith("Prometheus did not answer")
 
 
 def test_the_docs_quote_the_promql_the_benchmark_runs() -> None:
     doc = (ROOT / "docs" / "benchmark.md").read_text()
-    missing = [name for name, q in monitoring.QUERIES.items() if f"`{monitoring.promql(q)}`" not in doc]
-    assert not missing, f"docs/benchmark.md lacks the PromQL of {missing} (bench/monitoring.py)"
+    missing = [name for name, q in prometheus.QUERIES.items() if f"`{prometheus.promql(q)}`" not in doc]
+    assert not missing, f"docs/benchmark.md lacks the PromQL of {missing} (bench/resources/prometheus.py)"

@@ -10,7 +10,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from .settings import BenchError
+from ..settings import BenchError
 
 TICK_S = 1 / os.sysconf("SC_CLK_TCK")
 

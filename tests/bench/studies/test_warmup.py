@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from bench.warmup import Start, environment, table
+from bench.studies.warmup import Start, environment, table
 
 pytestmark = pytest.mark.unit
 

@@ -5,26 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .model import Run, median_of, spread_of
-from .monitoring import QUERIES, promql
+from ..model import Run, stat
+from .prometheus import QUERIES, promql
 from .usage import REPLICA
 
 Table = list[list[str]]
+Row = tuple[str, Callable[[list[Run]], str]]
 
 
-def _stat(runs: list[Run], value: Callable[[Run], float | None], fmt: str, unit: str) -> str:
-    """Median (min-max) over the runs that have the value; "-" when none has it."""
-    have = [r for r in runs if value(r) is not None]
-    if not have:
-        return "-"
-    def num(r: Run) -> float:
-        v = value(r)
-        return 0.0 if v is None else v
-    text = fmt.format(median_of(have, num)) + unit
-    if len(have) > 1:
-        low, high = spread_of(have, num)
-        text += f" ({fmt.format(low)}-{fmt.format(high)})"
-    return text
+def _row(label: str, part: str, name: str, fmt: str, unit: str) -> Row:
+    """A row of one optional number: run.<part>.<name>, where part (resources, monitoring)
+    is None in runs that did not measure it."""
+    def value(run: Run) -> float | None:
+        measured = getattr(run, part)
+        number: float | None = None if measured is None else getattr(measured, name)
+        return number
+    return label, lambda runs: stat(runs, value, fmt, unit)
 
 
 def _replica_rates(runs: list[Run]) -> str:
@@ -34,26 +30,20 @@ def _replica_rates(runs: list[Run]) -> str:
     return ", ".join(f"{rps:.1f}" for _, rps in sorted(watched.api_rps_by_replica.items())) + " req/s"
 
 
-ROWS: list[tuple[str, Callable[[list[Run]], str]]] = [
-    ("Replicas' CPU per request", lambda rs: _stat(
-        rs, lambda r: r.resources.cpu_ms_per_request if r.resources else None, "{:.2f}", " ms")),
-    ("nginx CPU per request", lambda rs: _stat(
-        rs, lambda r: r.resources.proxy_cpu_ms_per_request if r.resources else None, "{:.2f}", " ms")),
-    ("Peak memory (largest replica)", lambda rs: _stat(
-        rs, lambda r: r.resources.peak_mem_mb if r.resources else None, "{:.0f}", " MB")),
+ROWS: list[Row] = [
+    _row("Replicas' CPU per request", "resources", "cpu_ms_per_request", "{:.2f}", " ms"),
+    _row("nginx CPU per request", "resources", "proxy_cpu_ms_per_request", "{:.2f}", " ms"),
+    _row("Peak memory (largest replica)", "resources", "peak_mem_mb", "{:.0f}", " MB"),
 ]
-MONITOR_ROWS: list[tuple[str, Callable[[list[Run]], str]]] = [
+MONITOR_ROWS: list[Row] = [
     ("Prometheus: /api rate by replica", _replica_rates),
-    ("Prometheus: p95 queue wait", lambda rs: _stat(
-        rs, lambda r: r.monitoring.queue_wait_p95_ms if r.monitoring else None, "{:.1f}", " ms")),
-    ("Prometheus: shed rate", lambda rs: _stat(
-        rs, lambda r: r.monitoring.shed_rps if r.monitoring else None, "{:.2f}", " /s")),
-    ("Prometheus: nginx retries", lambda rs: _stat(
-        rs, lambda r: r.monitoring.nginx_retry_rps if r.monitoring else None, "{:.2f}", " /s")),
+    _row("Prometheus: p95 queue wait", "monitoring", "queue_wait_p95_ms", "{:.1f}", " ms"),
+    _row("Prometheus: shed rate", "monitoring", "shed_rps", "{:.2f}", " /s"),
+    _row("Prometheus: nginx retries", "monitoring", "nginx_retry_rps", "{:.2f}", " /s"),
 ]
 
 
-def rows_for(runs: list[Run]) -> list[tuple[str, Callable[[list[Run]], str]]]:
+def rows_for(runs: list[Run]) -> list[Row]:
     """The resource rows when any run has resources; the Prometheus rows when any was monitored."""
     rows = ROWS if any(r.resources for r in runs) else []
     return rows + (MONITOR_ROWS if any(r.monitoring for r in runs) else [])

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench.breakdown import RATES, RuntimeCost, Step, table
+from bench.studies.breakdown import RATES, RuntimeCost, Step, table
 
 pytestmark = pytest.mark.unit
 

@@ -1,7 +1,7 @@
 """Measure what a profile's containers (or host processes) use during one k6 run.
 
 `start()` before k6, `stop(completed)` after: CPU seconds as the difference of two
-readings, peak memory since start (bench/usage.py turns them into a Run's `resources`).
+readings, peak memory since start (bench/resources/usage.py turns them into a Run's `resources`).
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from ..settings import BenchError
 from . import cgroup
 from .cpu import container_cpu_s, process_cpu_s
-from .settings import BenchError
 from .usage import Reading, Resources, role_of, summarize
 
+# `docker stats --no-stream` itself takes about a second: sampling faster gains nothing.
+SAMPLE_EVERY_S = 1.0
 PS_FORMAT = '{{.ID}}\t{{.Label "com.docker.compose.service"}}\t{{.Label "com.docker.compose.container-number"}}'
 
 
@@ -100,7 +102,7 @@ class DockerMeter:
 
 
 class _Sampler:
-    """The fallback for memory: the largest `docker stats` reading per container, once a second."""
+    """The fallback for memory: the largest `docker stats` reading per container, every SAMPLE_EVERY_S."""
 
     def __init__(self, sample: Callable[[], dict[str, float]]) -> None:
         self.sample, self.peaks, self.done = sample, dict[str, float](), threading.Event()
@@ -108,7 +110,7 @@ class _Sampler:
         self.thread.start()
 
     def _loop(self) -> None:
-        while not self.done.wait(1.0):
+        while not self.done.wait(SAMPLE_EVERY_S):
             for cid, mb in self.sample().items():
                 self.peaks[cid] = max(mb, self.peaks.get(cid, 0.0))
 

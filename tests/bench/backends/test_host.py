@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from bench.host import find_nginx
+from bench.backends.host import find_nginx
 from bench.settings import BenchError
 from tests.conftest import IN_CI, ROOT
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def nginx() -> str:
     try:
-        return find_nginx()
+        return find_nginx(os.environ.get("NGINX", ""))
     except BenchError as exc:
         if IN_CI:
             pytest.fail(f"CI needs an nginx binary for the host backend: {exc}", pytrace=False)

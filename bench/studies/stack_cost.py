@@ -1,5 +1,5 @@
 """`python -m bench cost`: server CPU per /api request against the bare loop, in one process,
-then with the replica's metrics on against off (bench/cost_metrics.py).
+then with the replica's metrics on against off (bench/studies/metrics_cost.py).
 
 The replica (uvicorn + FastAPI + the job queue, logging as in production) runs in this
 process on a thread; a client in another process sends sequential requests, so its CPU is
@@ -22,17 +22,15 @@ from datetime import datetime
 
 import uvicorn
 
-from .cost_metrics import TARGET, implied_ratio, line, metrics_cost
-from .progress import note
-from .settings import ROOT, BenchError, Settings
-
-sys.path.insert(0, str(ROOT / "service"))
 from app.main import create_app
 from app.server import uvicorn_config
 from app.settings import Settings as AppSettings
 from app.work import sum_down
 
-REQUESTS = int(os.environ.get("COST_REQUESTS", "300"))
+from ..progress import note
+from ..settings import BenchError, Settings
+from .metrics_cost import TARGET, implied_ratio, line, metrics_cost
+
 CLIENT = """
 import sys, urllib.request
 url, n = sys.argv[1], int(sys.argv[2])
@@ -85,20 +83,21 @@ def bare_loop_cpu(runs: int) -> float:
 
 
 def cost(settings: Settings) -> dict[str, object]:
+    requests = settings.cost_requests
     port = free_port()
-    note(f"cost: {REQUESTS} sequential /api requests to an in-process replica, then the bare loop")
+    note(f"cost: {requests} sequential /api requests to an in-process replica, then the bare loop")
     server = serve(port)
     try:
-        served = cpu_per_request(port, REQUESTS)
+        served = cpu_per_request(port, requests)
     finally:
         server.should_exit = True
-    bare = bare_loop_cpu(REQUESTS)
+    bare = bare_loop_cpu(requests)
     result: dict[str, object] = {
-        "requests": REQUESTS, "server_cpu_ms_per_request": round(served * 1000, 3),
+        "requests": requests, "server_cpu_ms_per_request": round(served * 1000, 3),
         "bare_loop_cpu_ms": round(bare * 1000, 3), "ratio": round(served / bare, 3), "target": 1.15}
     print(f"server CPU per /api request: {result['server_cpu_ms_per_request']} ms; bare loop: "
           f"{result['bare_loop_cpu_ms']} ms; ratio {result['ratio']} (target <= 1.15)", flush=True)
-    costs = metrics_cost()
+    costs = metrics_cost(settings)
     implied = implied_ratio(*costs)
     result["metrics"] = {"target": TARGET, "jobs": [asdict(c) for c in costs], "implied_article_ratio": implied}
     print("\n".join(line(c) for c in costs))

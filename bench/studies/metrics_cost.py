@@ -15,20 +15,16 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import machine
-from .host import wait_healthy
-from .meter import tree_usage
-from .progress import note
-from .settings import ROOT
-
-sys.path.insert(0, str(ROOT / "service"))
 from app.settings import RENAMED
+
+from .. import machine
+from ..backends.host import wait_healthy
+from ..progress import note
+from ..resources.meter import tree_usage
+from ..settings import Settings
 
 TARGET = 1.05
 ROUNDS = 6
-# (label, path, requests per replica over all rounds, what each answer must say)
-JOBS = (("article's job", "/api", int(os.environ.get("COST_REQUESTS", "300")), b"339111948196"),
-        ("cheap job", "/api?n=1000", int(os.environ.get("COST_CHEAP_REQUESTS", "12000")), b"500500"))
 # One request to each replica in turn, the order swapped every pair: both see the same
 # moments of a shared machine, which alternating whole blocks did not (rounds 0.95-1.26).
 CLIENT = """
@@ -41,7 +37,12 @@ for i in range(n):
         body = conn.getresponse().read()
         assert expect in body, body
 """
-FIRST_PORT = int(os.environ.get("COST_PORT", "18701"))
+
+
+def jobs(settings: Settings) -> tuple[tuple[str, str, int, bytes], ...]:
+    """(label, path, requests per replica over all rounds, what each answer must say)"""
+    return (("article's job", "/api", settings.cost_requests, b"339111948196"),
+            ("cheap job", "/api?n=1000", settings.cost_cheap_requests, b"500500"))
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def ratio_of(on_cpu_s: list[float], off_cpu_s: list[float]) -> tuple[float, list
 def _replica(port: int, metrics: bool) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k not in RENAMED}
     env |= {"API_PORT": str(port), "API_HOST": "127.0.0.1", "API_REPLICA_ID": f"cost-metrics-{metrics}".lower(),
-            "API_METRICS": "true" if metrics else "false", "PYTHONPATH": str(ROOT / "service")}
+            "API_METRICS": "true" if metrics else "false"}
     # Both on one core (the last), so neither gets a faster or idler core than the other.
     pin = ["taskset", "-c", str(machine.cores() - 1)] if machine.cores() > 1 else []
     return subprocess.Popen([*pin, sys.executable, "-m", "app"], env=env, stdout=subprocess.DEVNULL,
@@ -96,14 +97,14 @@ def _measure(ports: dict[bool, int], pids: dict[bool, int], job: tuple[str, str,
     return MetricsCost(label, path, n, round(sum(on) / n * 1000, 4), round(sum(off) / n * 1000, 4), ratio, ratios)
 
 
-def metrics_cost() -> list[MetricsCost]:
+def metrics_cost(settings: Settings) -> list[MetricsCost]:
     note(f"cost: metrics on against off, {ROUNDS} rounds of interleaved requests per job, two replicas on one core")
-    ports = {True: FIRST_PORT, False: FIRST_PORT + 1}
+    ports = {True: settings.cost_port, False: settings.cost_port + 1}
     procs = {m: _replica(ports[m], m) for m in (True, False)}
     log = Path(os.devnull)
     try:
         wait_healthy(list(ports.values()), list(procs.values()), log)
-        costs = [_measure(ports, {m: p.pid for m, p in procs.items()}, job) for job in JOBS]
+        costs = [_measure(ports, {m: p.pid for m, p in procs.items()}, job) for job in jobs(settings)]
     finally:
         for proc in procs.values():
             proc.terminate()

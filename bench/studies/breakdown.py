@@ -2,7 +2,7 @@
 
 One replica behind nginx per runtime (the Docker backend). k6 offers each path a steady
 rate below capacity, and the CPU that the replica's and nginx's containers used meanwhile
-(bench/cpu.py) is divided by the requests served. Each path adds one layer:
+(bench/resources/cpu.py) is divided by the requests served. Each path adds one layer:
 
     GET /healthz      uvicorn's HTTP path and FastAPI's routing
     GET /api?n=0      + query validation, admission and the job's call, with no work in it
@@ -17,13 +17,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from . import machine, report
-from .cpu import container_cpu_s
-from .docker_stack import DockerBackend
-from .profiles import ONE, RUNTIME_TITLES
-from .progress import Progress, note
-from .runner import Runner, results_dir
-from .settings import BenchError, Settings, duration_s
+from .. import machine, report
+from ..backends.docker_stack import DockerBackend
+from ..profiles import ONE, RUNTIME_TITLES
+from ..progress import Progress, note
+from ..resources.cpu import container_cpu_s
+from ..runner import Runner, results_dir
+from ..settings import BenchError, Settings, duration_s
 
 # Offered req/s per runtime and path: well below one replica's capacity on 2 cores, so that
 # CPU per request is measured without queueing or shedding.

@@ -1,13 +1,14 @@
-"""Pick the backend that runs the profiles: Docker when it answers, else host processes."""
+"""The backends that run a profile: compose (docker_stack.py) or host processes (host.py),
+and what they ask a running one (probe.py). pick(): Docker when it answers, else host."""
 
 from __future__ import annotations
 
+from ..profiles import Backend
+from ..progress import Progress, note
+from ..settings import BenchError, Settings
 from . import docker_stack
 from .docker_stack import DockerBackend
 from .host import HostBackend
-from .profiles import Backend
-from .progress import Progress, note
-from .settings import BenchError, Settings
 
 CHOICES = ("auto", "docker", "host")
 

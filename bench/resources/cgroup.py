@@ -1,7 +1,7 @@
 """A container's CPU time and peak memory from its cgroup, with `docker stats` as a fallback.
 
 The cgroup counts CPU in nanoseconds (v1 cpuacct.usage) or microseconds (v2 cpu.stat),
-where /proc (bench/cpu.py) counts 10 ms ticks. Paths cover Docker's cgroupfs driver
+where /proc (bench/resources/cpu.py) counts 10 ms ticks. Paths cover Docker's cgroupfs driver
 (docker/<id>) and its systemd driver (system.slice/docker-<id>.scope).
 """
 

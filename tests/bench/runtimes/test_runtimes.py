@@ -16,12 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from bench import chart, docker_stack, host, k6, report, runtimes
+from bench import k6
 from bench import runner as runner_module
+from bench.backends import docker_stack, host
 from bench.model import Run
-from bench.model_runtimes import ARTICLE_ROWS, RATIO_RULES, RuntimeResult, Runtimes
 from bench.profiles import MANY, NODE, ONE, PROFILES, RUNTIME_PROFILES, WORKERS, Profile
 from bench.progress import Progress
+from bench.report import markdown
+from bench.runtimes import chart, command, report
+from bench.runtimes.summary import ARTICLE_ROWS, RATIO_RULES, RuntimeResult, Runtimes
 from bench.settings import BenchError, Settings
 from tests.conftest import ROOT
 
@@ -76,7 +79,8 @@ def test_compose_env_pins_the_runtime_and_names_its_image(monkeypatch: pytest.Mo
     assert docker_stack.compose_env(s, ONE, 1, environ)["RUNTIME"] == "pypy"
     assert docker_stack.compose_env(s, ONE.on("cpython"), 1, environ)["RUNTIME"] == "cpython"
     node = docker_stack.compose_env(s, NODE, 3, environ)
-    assert (node["WORKERS"], node["NODE_PORT"]) == ("3", str(s.node_port))
+    assert (node["SCALE"], node["NODE_PORT"]) == ("3", str(s.node_port))
+    assert "WORKERS" not in node, "compose reads SCALE alone (compose/workers.yml, the Node reference)"
     monkeypatch.setenv("API_IMAGE", "pycluster-api:bench-{runtime}")
     s = Settings.from_env()
     assert docker_stack.compose_env(s, MANY.on("pypy"), 2, environ)["API_IMAGE"] == "pycluster-api:bench-pypy"
@@ -87,8 +91,8 @@ def test_one_image_name_for_two_runtimes_is_refused(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("API_IMAGE", "pycluster-api:mine")
     s = Settings.from_env()
     with pytest.raises(BenchError, match=r"\{runtime\}"):
-        runtimes.check_image(s, list(RUNTIME_PROFILES))
-    runtimes.check_image(s, [ONE.on("pypy"), MANY.on("pypy"), NODE])  # one Python runtime: no clash
+        command.check_image(s, list(RUNTIME_PROFILES))
+    command.check_image(s, [ONE.on("pypy"), MANY.on("pypy"), NODE])  # one Python runtime: no clash
 
 
 def test_the_host_backend_refuses_pypy_and_node() -> None:
@@ -99,15 +103,15 @@ def test_the_host_backend_refuses_pypy_and_node() -> None:
 
 
 def test_runtimes_profiles_parse() -> None:
-    assert runtimes.parse("") == list(RUNTIME_PROFILES)
-    assert [p.name for p in runtimes.parse("node, pypy-one")] == ["node", "pypy-one"]
+    assert command.parse("") == list(RUNTIME_PROFILES)
+    assert [p.name for p in command.parse("node, pypy-one")] == ["node", "pypy-one"]
     with pytest.raises(ValueError, match="unknown runtime profile"):
-        runtimes.parse("one")
+        command.parse("one")
 
 
 def test_the_search_starts_from_the_probed_job_time() -> None:
-    assert runtimes.start_rate(40, replicas=1, cores=2) == pytest.approx(0.8 * 25)
-    assert runtimes.start_rate(40, replicas=8, cores=2) == pytest.approx(0.8 * 50)
+    assert command.start_rate(40, replicas=1, cores=2) == pytest.approx(0.8 * 25)
+    assert command.start_rate(40, replicas=8, cores=2) == pytest.approx(0.8 * 50)
 
 
 @pytest.mark.parametrize(("args", "scale_passed"), [([], False), (["SCALE=3"], True)])
@@ -230,7 +234,7 @@ def test_capacity_and_ratio_tables(summary: Runtimes) -> None:
     ratios = report.ratios_table(s)
     assert [r[0] for r in ratios[1:]] == [rule[0] for rule in RATIO_RULES]
     assert [r[1] for r in ratios[1:]] == [">= 20.00x", "-", "-"]
-    md = report.markdown(ratios).splitlines()
+    md = markdown(ratios).splitlines()
     assert md[2] == f"| PyPy one / CPython one | >= 20.00x | {RATIO_RULES[0][3]} |"
 
 
@@ -286,9 +290,9 @@ def test_the_command_runs_the_articles_test_then_a_fixed_vus_search(
 
     backend = FakeBackend()
     monkeypatch.setattr(k6, "run", fake_k6)
-    monkeypatch.setattr(runtimes.backends, "pick", lambda *_args: backend)
-    monkeypatch.setattr(runtimes.probe, "job_ms", lambda url: 1000 / capacities[url.rsplit("/", 1)[1]])
-    monkeypatch.setattr(runtimes.time, "sleep", lambda _s: None)
+    monkeypatch.setattr(command.backends, "pick", lambda *_args: backend)
+    monkeypatch.setattr(command.probe, "job_ms", lambda url: 1000 / capacities[url.rsplit("/", 1)[1]])
+    monkeypatch.setattr(command.time, "sleep", lambda _s: None)
     monkeypatch.setattr(runner_module.time, "sleep", lambda _s: None)
     for name, value in {"RESULTS_DIR": str(tmp_path), "SCALE": "2", "RUNTIMES_VUS": "24", "VUS": "10",
                         "SWEEP_RUNS": "8", "DURATION": "20s"}.items():
@@ -296,7 +300,7 @@ def test_the_command_runs_the_articles_test_then_a_fixed_vus_search(
     monkeypatch.delenv("RATE", raising=False)
     monkeypatch.delenv("API_IMAGE", raising=False)
 
-    out = runtimes.runtimes(Settings.from_env(), "docker", list(RUNTIME_PROFILES))
+    out = command.runtimes(Settings.from_env(), "docker", list(RUNTIME_PROFILES))
 
     assert backend.stacks == [("cpython-one", 1), ("cpython-many", 2), ("pypy-one", 1), ("pypy-many", 2),
                               ("node", 2)]

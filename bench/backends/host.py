@@ -23,22 +23,21 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import machine, probe
-from .meter import HostMeter, Process
-from .profiles import Profile
-from .progress import Progress
-from .settings import ROOT, BenchError, Settings
-from .usage import PROXY, REPLICA
-
-sys.path.insert(0, str(ROOT / "service"))
 from app.settings import RENAMED
 
-FIRST_PORT = int(os.environ.get("HOST_REPLICA_PORT", "18001"))
+from .. import machine
+from ..profiles import Profile
+from ..progress import Progress
+from ..resources.meter import HostMeter, Process
+from ..resources.usage import PROXY, REPLICA
+from ..settings import ROOT, BenchError, Settings
+from . import probe
 
 
-def find_nginx() -> str:
+def find_nginx(configured: str = "") -> str:
+    """NGINX (Settings.nginx) when set, else the first nginx found."""
     unpacked = ROOT / ".venv" / "nginx" / "usr" / "sbin" / "nginx"  # scripts/setup.sh puts it there
-    for candidate in (os.environ.get("NGINX", ""), shutil.which("nginx") or "", "/usr/sbin/nginx", str(unpacked)):
+    for candidate in (configured, shutil.which("nginx") or "", "/usr/sbin/nginx", str(unpacked)):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     raise BenchError("no nginx found for the host benchmark: `apt-get install nginx`, or unpack its .deb "
@@ -50,7 +49,8 @@ def upstream_conf(original: str, ports: list[int]) -> str:
     line per host replica, same parameters minus `resolve` (no DNS name to re-read)."""
     match = re.search(r"^([ \t]*)server[ \t]+api:8000\b([^;]*);", original, re.MULTILINE)
     if not match:
-        raise BenchError("nginx/upstream.conf has no `server api:8000 ...;` line: update bench/host.py to match it")
+        raise BenchError("nginx/upstream.conf has no `server api:8000 ...;` line: "
+                         "update bench/backends/host.py to match it")
     params = " ".join(p for p in match[2].split() if p != "resolve")
     lines = "\n".join(f"{match[1]}server 127.0.0.1:{port} {params};".rstrip() for port in ports)
     return original[:match.start()] + lines + original[match.end():]
@@ -74,7 +74,7 @@ def write_config(conf: Path, ports: list[int], http_port: int) -> Path:
 def _replace(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     if old not in text:
-        raise BenchError(f"{path.name} no longer contains {old!r}: update bench/host.py to match nginx/")
+        raise BenchError(f"{path.name} no longer contains {old!r}: update bench/backends/host.py to match nginx/")
     path.write_text(text.replace(old, new))
 
 
@@ -83,19 +83,20 @@ def _replica_cmd(core: int | None, args: list[str]) -> list[str]:
     return [*pin, sys.executable, *args]
 
 
-def _start_replicas(profile: Profile, replicas: int, log: Path) -> tuple[list[subprocess.Popen[bytes]], list[int]]:
+def _start_replicas(profile: Profile, replicas: int, first_port: int,
+                    log: Path) -> tuple[list[subprocess.Popen[bytes]], list[int]]:
     cores = machine.cores()
     # The replica refuses the names it no longer reads (PORT, LOG_LEVEL...): a shell may have them.
     inherited = {k: v for k, v in os.environ.items() if k not in RENAMED}
-    base_env = {**inherited, "API_HOST": "127.0.0.1", "API_LOG_LEVEL": "warning", "PYTHONPATH": str(ROOT / "service")}
+    base_env = {**inherited, "API_HOST": "127.0.0.1", "API_LOG_LEVEL": "warning"}
     out = log.open("a")
     if not profile.behind_nginx:
         cmd = _replica_cmd(None, ["-m", "app", "--workers", str(replicas)])
-        env = {**base_env, "API_PORT": str(FIRST_PORT)}
-        return [subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)], [FIRST_PORT]
+        env = {**base_env, "API_PORT": str(first_port)}
+        return [subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)], [first_port]
     procs, ports = [], []
     for i in range(replicas):
-        port = FIRST_PORT + i
+        port = first_port + i
         env = {**base_env, "API_PORT": str(port), "API_REPLICA_ID": f"replica-{i + 1}"}
         # One core per replica while there are cores; past that they share.
         cmd = _replica_cmd(i % cores, ["-m", "app"])
@@ -153,19 +154,19 @@ class HostBackend:
         if profile.runtime not in (None, "cpython"):
             raise BenchError(f"the host backend runs replicas on this venv's CPython only; profile {profile.name} "
                              "runs on another runtime: use Docker (--backend docker)")
-        nginx = find_nginx() if profile.behind_nginx else ""
+        nginx = find_nginx(self.settings.nginx) if profile.behind_nginx else ""
         port = self.settings.http_port
         with tempfile.TemporaryDirectory(prefix="bench-host-") as tmp:
             log = Path(tmp) / "replicas.log"
             os.chmod(tmp, 0o755)  # noqa: S103 - nginx workers may run as another user and read the copy
             self.progress.say(f"starting host profile {profile.title(replicas)}")
-            procs, ports = _start_replicas(profile, replicas, log)
+            procs, ports = _start_replicas(profile, replicas, self.settings.host_replica_port, log)
             names = [f"replica-{i + 1}" for i in range(len(procs))] if profile.behind_nginx else ["workers"]
             self._processes = [Process(n, REPLICA, p.pid) for n, p in zip(names, procs, strict=True)]
             try:
                 wait_healthy(ports, procs, log)
                 if not profile.behind_nginx:
-                    yield f"http://127.0.0.1:{FIRST_PORT}"
+                    yield f"http://127.0.0.1:{ports[0]}"
                     return
                 procs.append(_start_nginx(nginx, write_config(Path(tmp) / "nginx", ports, port), Path(tmp)))
                 self._processes.append(Process("nginx", PROXY, procs[-1].pid))

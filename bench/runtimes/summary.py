@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .model import Run, _expect_kind
+from ..model import Run, expect_kind
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ class Runtimes:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Runtimes:
-        _expect_kind(data, "runtimes")
+        expect_kind(data, "runtimes")
         return cls(started=data["started"], backend=data["backend"], machine=data["machine"], rate=data["rate"],
                    duration=data["duration"], vus=data["vus"], capacity_vus=data["capacity_vus"],
                    capacity_duration=data["capacity_duration"], p95_bound_ms=data["p95_bound_ms"],

@@ -6,11 +6,11 @@ up once and gets, in turn:
 
 1. the article's test (RATE, default 150 req/s, for DURATION with VUS), as `make bench` runs it;
 2. its capacity on /api: the step search of bench/capacity.py from a start rate that
-   bench/probe.py measures, every step with the same RUNTIMES_VUS VUs for every profile, so
+   bench/backends/probe.py measures, every step with the same RUNTIMES_VUS VUs for every profile, so
    that capacities are measured at one concurrency, each with 0 errors (Run.sustained).
 
-The summary (model_runtimes.Runtimes) puts the article's published rows beside ours, and the ratios
-of capacities (model_runtimes.RATIO_RULES) say what PyPy, scaling out and Node bring.
+The summary (summary.Runtimes) puts the article's published rows beside ours, and the ratios
+of capacities (summary.RATIO_RULES) say what PyPy, scaling out and Node bring.
 """
 
 from __future__ import annotations
@@ -18,13 +18,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from . import backends, chart, machine, probe, report
-from .model import ARTICLE_RATE
-from .model_runtimes import RuntimeResult, Runtimes
-from .profiles import PYTHON_RUNTIMES, RUNTIME_PROFILES, Profile
-from .progress import Progress, note
-from .runner import COOL_DOWN_S, STARTUP_S, Runner, results_dir
-from .settings import BenchError, Settings, duration_s
+from .. import backends, machine
+from ..backends import probe
+from ..model import ARTICLE_RATE
+from ..profiles import PYTHON_RUNTIMES, RUNTIME_PROFILES, Profile
+from ..progress import Progress, note
+from ..report import machine_lines, text
+from ..runner import COOL_DOWN_S, STARTUP_S, Runner, results_dir
+from ..settings import BenchError, Settings, duration_s
+from . import chart, report
+from .summary import RuntimeResult, Runtimes
 
 START_SHARE = 0.8   # the search starts at 80% of what the probed job time allows on min(N, cores)
 
@@ -99,10 +102,10 @@ def runtimes(settings: Settings, backend_name: str, profiles: list[Profile]) -> 
 def print_summary(out: Path, summary: Runtimes) -> None:
     print(f"\nThe article's test: its published rows, then ours on this machine ({summary.machine['cores']} "
           f"cores, {summary.machine['cpu_model']}):\n")
-    print(report.text(report.runtimes_table(summary)))
+    print(text(report.runtimes_table(summary)))
     print(f"\n{report.runtimes_intro(summary)}\n\nCapacity at {summary.capacity_vus} VUs:\n")
-    print(report.text(report.capacity_table(summary)))
+    print(text(report.capacity_table(summary)))
     print()
-    print(report.text(report.ratios_table(summary)))
-    print(f"\n{report.capacity_intro(summary)}\n\nMachine:\n" + "\n".join(report.machine_lines(summary.machine)))
+    print(text(report.ratios_table(summary)))
+    print(f"\n{report.capacity_intro(summary)}\n\nMachine:\n" + "\n".join(machine_lines(summary.machine)))
     print(f"\nResults: {out}/ (summary.json, report.md, chart.png, chart.svg, k6-*.html, k6-*.log)", flush=True)

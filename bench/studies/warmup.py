@@ -14,13 +14,13 @@ import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
-from . import machine, report
-from .docker_stack import DockerBackend
-from .model import ARTICLE_RATE
-from .profiles import ONE
-from .progress import Progress, note
-from .runner import Runner, results_dir
-from .settings import Settings
+from .. import machine, report
+from ..backends.docker_stack import DockerBackend
+from ..model import ARTICLE_RATE
+from ..profiles import ONE
+from ..progress import Progress, note
+from ..runner import Runner, results_dir
+from ..settings import Settings
 
 DURATION = "5s"
 

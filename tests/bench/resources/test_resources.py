@@ -1,16 +1,16 @@
 """What each container used during a run: cgroup and /proc parsing, and the arithmetic."""
 
-import time
+import threading
 from pathlib import Path
 
 import pytest
 
-from bench import cgroup, meter
-from bench.cpu import TICK_S
 from bench.model import Compare, Run
 from bench.report import compare_table
-from bench.report_resources import usage_table
-from bench.usage import PROXY, REPLICA, Reading, Resources, summarize
+from bench.resources import cgroup, meter
+from bench.resources.cpu import TICK_S
+from bench.resources.report import usage_table
+from bench.resources.usage import PROXY, REPLICA, Reading, Resources, summarize
 
 pytestmark = pytest.mark.unit
 FULL_ID = "ab" * 32
@@ -101,11 +101,17 @@ def test_docker_meter_reads_the_cgroup_of_each_container(tmp_path: Path, monkeyp
 def test_docker_meter_falls_back_to_proc_and_docker_stats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cpu = iter([3.0, 4.5])
     monkeypatch.setattr(meter, "container_cpu_s", lambda _cid: next(cpu))
-    monkeypatch.setattr(meter.cgroup, "docker_stats_mem_mb", lambda ids: {ids[0][:12]: 33.0})
+    sampled = threading.Event()
+
+    def stats(ids: list[str]) -> dict[str, float]:
+        sampled.set()
+        return {ids[0][:12]: 33.0}
+    monkeypatch.setattr(meter.cgroup, "docker_stats_mem_mb", stats)
+    monkeypatch.setattr(meter, "SAMPLE_EVERY_S", 0.01)
     docker = meter.DockerMeter("p", tmp_path)  # an empty cgroup tree: nothing readable there
     monkeypatch.setattr(docker, "_list", lambda: [(FULL_ID, "api-1", REPLICA)])
     docker.start()
-    time.sleep(1.3)  # one sample
+    assert sampled.wait(timeout=10), "the sampler never ran"
     res = docker.stop(10)
     assert res.containers["api-1"].cpu_s == 1.5 and res.containers["api-1"].peak_mem_mb == 33.0
     assert res.source == "/proc via docker top + docker stats (memory, sampled every second)"

@@ -3,7 +3,7 @@
 compose/one.yml (one replica behind nginx), compose/many.yml (SCALE replicas behind nginx),
 compose/workers.yml (one container, uvicorn --workers N, no nginx). A profile that pins its
 runtime builds and runs the api on it (RUNTIME=cpython|pypy); the `node` profile runs the
-article's own system from its own compose file, reference/node-cluster/compose.yml (WORKERS
+article's own system from its own compose file, reference/node-cluster/compose.yml (SCALE
 cluster workers, published on NODE_PORT, no nginx). Each run is its own compose project
 (BENCH_PROJECT), so it never touches a stack started with `make up`.
 """
@@ -16,11 +16,12 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 
-from . import monitoring, probe
-from .meter import DockerMeter
-from .profiles import PYTHON_RUNTIMES, Profile
-from .progress import Progress, note
-from .settings import ROOT, BenchError, Settings
+from ..profiles import PYTHON_RUNTIMES, Profile
+from ..progress import Progress, note
+from ..resources import prometheus
+from ..resources.meter import DockerMeter
+from ..settings import ROOT, BenchError, Settings
+from . import probe
 
 NODE_COMPOSE = ROOT / "reference" / "node-cluster" / "compose.yml"
 NODE_SERVICE = "node"
@@ -40,7 +41,8 @@ def compose_files(profile: Profile) -> list[str]:
 
 def compose_env(settings: Settings, profile: Profile, replicas: int, environ: dict[str, str]) -> dict[str, str]:
     """What compose interpolates: sizes, ports, and the runtime (and its image) a profile pins."""
-    env = {**environ, "SCALE": str(replicas), "WORKERS": str(replicas), "HTTP_PORT": str(settings.http_port),
+    # SCALE alone sizes every profile: many's replicas, workers' and Node's cluster workers.
+    env = {**environ, "SCALE": str(replicas), "HTTP_PORT": str(settings.http_port),
            "WORKERS_PORT": str(settings.workers_port), "NODE_PORT": str(settings.node_port),
            "PROMETHEUS_PORT": str(settings.prometheus_port)}
     if profile.runtime in PYTHON_RUNTIMES:
@@ -113,7 +115,7 @@ class DockerBackend:
     def _wait_prometheus(self) -> str | None:
         url = f"http://127.0.0.1:{self.settings.prometheus_port}"
         self.progress.say(f"MONITOR=1: waiting for Prometheus at {url}/-/ready")
-        if monitoring.ready(url):
+        if prometheus.ready(url):
             return url
         note(f"MONITOR=1 but Prometheus at {url} did not answer /-/ready within 60 s: k6 runs without "
              "remote write and the runs have no PromQL values")

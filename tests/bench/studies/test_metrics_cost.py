@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from bench.cost_metrics import TARGET, MetricsCost, implied_ratio, line, ratio_of
+from bench.studies.metrics_cost import TARGET, MetricsCost, implied_ratio, line, ratio_of
 
 pytestmark = pytest.mark.unit
 
