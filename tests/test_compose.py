@@ -3,6 +3,7 @@
 import json
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -30,6 +31,22 @@ def test_api_can_be_scaled(docker: None) -> None:
     assert api["init"] is True
     assert api["healthcheck"]["test"][0] == "CMD"
     assert api["stop_grace_period"] == "30s"
+
+
+def test_an_empty_environment_leaves_every_api_setting_to_the_replica(docker: None, tmp_path: Path) -> None:
+    """No API_* default in compose: each reaches the replica empty, and settings.py decides."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("API_")}
+    (tmp_path / "empty.env").write_text("")
+    args = ["docker", "compose", "--project-directory", str(ROOT), "--env-file", str(tmp_path / "empty.env")]
+    for files in (["docker-compose.yml"], ["docker-compose.yml", "compose/workers.yml"]):
+        paths = [arg for name in files for arg in ("-f", str(ROOT / name))]
+        result = subprocess.run([*args, *paths, "config", "--format", "json"], capture_output=True, text=True,
+                                timeout=60, env={**env, "SCALE": "2"})
+        assert result.returncode == 0, result.stderr
+        for name, service in json.loads(result.stdout)["services"].items():
+            settings = {k: v for k, v in service.get("environment", {}).items() if k.startswith("API_")}
+            assert not name.startswith(("api", "workers")) or settings, f"{name} passes no API_* setting"
+            assert all(v == "" for v in settings.values()), f"{name} sets a default of its own: {settings}"
 
 
 def test_nginx_waits_for_a_healthy_api_and_publishes_the_port(docker: None) -> None:
@@ -68,6 +85,7 @@ def limits_file(*files: str, limits: str | None = None) -> str:
     """Which nginx/limits-*.conf compose mounts at limits.conf, with NGINX_LIMITS=limits (None:
     unset). Neither the caller's environment nor .env may choose it: an empty env file."""
     env = {k: v for k, v in os.environ.items() if k != "NGINX_LIMITS"}
+    env["SCALE"] = "2"  # compose/many.yml requires it
     if limits is not None:
         env["NGINX_LIMITS"] = limits
     args = ["docker", "compose", "--project-directory", str(ROOT), "--env-file", os.devnull]

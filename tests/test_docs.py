@@ -23,7 +23,10 @@ def test_the_readme_opens_with_the_benchmark_and_the_tests() -> None:
     assert [line.split()[:2] for line in first_block[1].splitlines()] == [["make", "bench"], ["make", "test"]]
 
 
-@pytest.mark.parametrize("page", ["README.md", *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").glob("*.md"))])
+PAGES = ["README.md", *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").glob("*.md"))]
+
+
+@pytest.mark.parametrize("page", PAGES)
 def test_every_local_link_exists(page: str) -> None:
     path = ROOT / page
     targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", path.read_text())

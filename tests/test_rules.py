@@ -5,7 +5,9 @@ one side fails here and names the other side that has to follow.
 """
 
 import json
+import os
 import re
+import subprocess
 import time
 from dataclasses import fields
 from typing import Any
@@ -247,3 +249,14 @@ def test_a_replica_accepts_more_connections_than_one_nginx_worker_keeps_idle() -
     keepalive = int(nginx_one("keepalive", "upstream.conf"))
     for where, limit in each_default("limit_concurrency").items():
         assert keepalive < limit, f"nginx keepalive {keepalive} per worker vs {where} limit_concurrency {limit}"
+
+
+@pytest.mark.parametrize(("args", "replicas"), [([], str(len(os.sched_getaffinity(0)))), (["SCALE=3"], "3")])
+def test_scale_has_one_default_one_replica_per_core(args: list[str], replicas: str) -> None:
+    """Makefile: SCALE's "one default: one replica per core"; make up, make bench and the
+    rest read it under that name, exported, and compose/many.yml has no default of its own."""
+    env = {k: v for k, v in os.environ.items() if k not in ("SCALE", "MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    dry = subprocess.run(["make", "-n", "up", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert f"--scale api={replicas}" in dry.stdout
+    many = compose("compose/many.yml")["api"]["deploy"]["replicas"]
+    assert re.fullmatch(r"\$\{SCALE:\?[^}]+\}", many), f"compose/many.yml: {many!r} must require SCALE, not default it"

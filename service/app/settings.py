@@ -27,7 +27,8 @@ MAX_N_CEILING = 4_000_000_000
 # message says what the new one holds.
 REPLACED = {
     "API_MAX_QUEUE": ("API_MAX_WAIT_S", "the seconds a new /api request may wait behind the work already "
-                                        "admitted before the replica sheds it (default {max_wait_s}), not a number of jobs"),
+                                        "admitted before the replica sheds it (default {max_wait_s}), "
+                                        "not a number of jobs"),
 }
 N = TypeVar("N", int, float)
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")

@@ -1,13 +1,10 @@
 """How compare picks the offered rate, the profiles, and the settings it reads."""
 
-import os
-import subprocess
 
 import pytest
 
 from bench import compare, profiles
 from bench.settings import BenchError, Settings
-from tests.conftest import ROOT
 
 pytestmark = pytest.mark.unit
 
@@ -45,13 +42,3 @@ def test_scale_defaults_to_one_replica_per_core(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("REPEAT", "0")
     with pytest.raises(BenchError, match="REPEAT"):
         Settings.from_env()
-
-
-@pytest.mark.parametrize(("args", "scale_passed"), [([], False), (["SCALE=3"], True)])
-def test_make_bench_leaves_scale_to_the_cores_unless_given(args: list[str], scale_passed: bool) -> None:
-    # As from a shell: not the SCALE=8 that `make test`, our parent here, exports.
-    env = {k: v for k, v in os.environ.items() if k not in ("SCALE", "MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
-    dry = subprocess.run(["make", "-n", "bench", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                         check=True)
-    line = next(line for line in dry.stdout.splitlines() if "-m bench compare" in line)
-    assert ("env -u SCALE" not in line) is scale_passed, line

@@ -8,8 +8,6 @@ asserts one; they are checked only against each other and against the rules.
 
 import contextlib
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -112,18 +110,6 @@ def test_runtimes_profiles_parse() -> None:
 def test_the_search_starts_from_the_probed_job_time() -> None:
     assert command.start_rate(40, replicas=1, cores=2) == pytest.approx(0.8 * 25)
     assert command.start_rate(40, replicas=8, cores=2) == pytest.approx(0.8 * 50)
-
-
-@pytest.mark.parametrize(("args", "scale_passed"), [([], False), (["SCALE=3"], True)])
-def test_make_bench_runtimes_runs_the_command(args: list[str], scale_passed: bool) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("SCALE", "MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
-    dry = subprocess.run(["make", "-n", "bench-runtimes", *args], cwd=ROOT, env=env, capture_output=True,
-                         text=True, check=True)
-    line = next(line for line in dry.stdout.splitlines() if "-m bench runtimes" in line)
-    assert ("env -u SCALE" not in line) is scale_passed, line
-
-
-# ---- the model ------------------------------------------------------------------------------
 
 
 def test_the_committed_short_run_round_trips(data: dict, summary: Runtimes) -> None:
