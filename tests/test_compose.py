@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from app.settings import Settings
+from tests import ports
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.config
@@ -63,7 +64,7 @@ def test_profiles_set_the_replica_count(docker: None) -> None:
 
 def test_swarm_stack_file_is_read_by_docker_stack(docker: None) -> None:
     """What make swarm-up deploys: docker-compose.yml + compose/swarm.yml, as swarm reads it."""
-    env = {**os.environ, "SWARM_LB_NODE": "node-1", "SCALE": "3", "HTTP_PORT": "18701"}
+    env = {**os.environ, "SWARM_LB_NODE": "node-1", "SCALE": "3", "HTTP_PORT": str(ports.SWARM_CONFIG_HTTP)}
     result = subprocess.run(["bash", str(ROOT / "scripts" / "swarm.sh"), "config"], capture_output=True,
                             text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr
@@ -74,7 +75,7 @@ def test_swarm_stack_file_is_read_by_docker_stack(docker: None) -> None:
     assert api["deploy"]["update_config"]["order"] == "start-first"
     assert api["deploy"]["update_config"]["failure_action"] == "rollback"
     assert "build" not in api and "mem_limit" not in api
-    assert nginx["ports"] == [{"mode": "host", "target": 8080, "published": 18701, "protocol": "tcp"}]
+    assert nginx["ports"] == [{"mode": "host", "target": 8080, "published": ports.SWARM_CONFIG_HTTP, "protocol": "tcp"}]
     assert nginx["deploy"]["placement"]["constraints"] == ["node.id == node-1"]
 
 
@@ -134,7 +135,7 @@ def test_swarm_stack_mounts_the_same_limits_file(docker: None, limits: str | Non
 
 def test_a_typo_in_the_switch_is_an_error_not_a_new_directory(nginx_image: str) -> None:
     project = "pycluster-typo-check"
-    env = {**os.environ, "NGINX_LIMITS": "of", "NGINX_IMAGE": nginx_image, "HTTP_PORT": "18998"}
+    env = {**os.environ, "NGINX_LIMITS": "of", "NGINX_IMAGE": nginx_image, "HTTP_PORT": str(ports.TYPO_CHECK_HTTP)}
     compose = ["docker", "compose", "--project-directory", str(ROOT), "-p", project]
     try:
         # Creating the container is where Docker would make the missing source a directory.

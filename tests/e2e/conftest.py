@@ -9,20 +9,20 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests import ports
 from tests.conftest import IN_CI, ROOT
 from tests.e2e.load import wait_serving
+from tests.wait import until
 
 # The api image's interpreter, as compose builds it: RUNTIME=pypy make test-e2e-pypy.
 RUNTIME = os.environ.get("RUNTIME") or "cpython"
 PROJECT = os.environ.get("E2E_PROJECT", f"pycluster-e2e-{RUNTIME}")
-PORT = int(os.environ.get("E2E_HTTP_PORT", "18080"))
 # The largest job the e2e stack allows (its API_MAX_N): about half a second of one core on
 # the 2-core CI machine, so such a job is surely in flight when a replica is stopped. On
 # CPython that is the shipped default; PyPy's JIT runs work.py's loop ~40x faster.
@@ -94,15 +94,16 @@ class Stack:
         until two reads 1.5 s apart agree: nginx flushes its buffered log every second
         (conf.d/logging.conf), and Docker's log copier lags behind on a busy host."""
         window = ["--since", f"{since:.3f}"] if since is not None else []
-        deadline = time.monotonic() + timeout
-        last: list[dict] | None = None
-        while True:
-            time.sleep(1.5)
+        counts: list[int] = []
+
+        def read() -> list[dict]:
             out = self.compose("logs", "--no-color", "--no-log-prefix", *window, "nginx")
             lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-            if (last is not None and len(lines) == len(last)) or time.monotonic() > deadline:
-                return lines
-            last = lines
+            counts.append(len(lines))
+            return lines
+        lines, _ = until("nginx's access log to settle", read, lambda _: counts[-2:-1] == counts[-1:], timeout,
+                         every_s=1.5, describe=lambda _: f"line counts read: {counts}")
+        return lines
 
     def readyz(self, container: str) -> dict:
         """A replica's own /readyz, asked inside its container (the jobs it has admitted)."""
@@ -150,7 +151,7 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def stack(docker: None) -> Iterator[Stack]:
-    stack = Stack(PROJECT, PORT)
+    stack = Stack(PROJECT, ports.E2E_HTTP)
     # The resilience tests put ~1 s of heavy jobs on each replica on purpose, with 4 replicas
     # sharing 2 cores: the shipped 0.5 s bound would shed their steady load. Admission at the
     # shipped bound has its own tests (test_shedding.py, test_pypy.py, make chaos).

@@ -5,25 +5,11 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import httpx
 
-T = TypeVar("T")
-
-
-def until(what: str, read: Callable[[], T], done: Callable[[T], bool], timeout: float,
-          every_s: float = 0.05) -> tuple[T, float]:
-    """Poll read() until done(value): the value and the seconds it took; fail saying `what`."""
-    started = time.monotonic()
-    while True:
-        value = read()
-        if done(value):
-            return value, time.monotonic() - started
-        assert time.monotonic() - started < timeout, f"{what}: not within {timeout} s; last seen: {value}"
-        time.sleep(every_s)
+from tests.wait import until
 
 
 @dataclass
@@ -80,7 +66,7 @@ class LoadLoop:
                 result.seconds = time.monotonic() - started
                 with self._lock:
                     self.results.append(result)
-                time.sleep(self.pause_s)
+                time.sleep(self.pause_s)  # the load's pace, the thing this loop is for
 
     def _get(self, client: httpx.Client) -> tuple[httpx.Response, bool]:
         try:
@@ -91,10 +77,8 @@ class LoadLoop:
             return client.get(self.url), True  # the closed connection left the pool: a new one
 
     def wait_for(self, count: int, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.results) < count:
-            assert time.monotonic() < deadline, f"only {len(self.results)} requests in {timeout} s"
-            time.sleep(0.05)
+        until(f"{count} requests", lambda: len(self.results), lambda done: done >= count, timeout,
+              describe=lambda done: f"only {done} requests")
 
     def wait_reaches(self, replicas: set[str], timeout: float = 30) -> None:
         """Until this load itself has been served by each of `replicas` (not a side probe:
@@ -128,10 +112,11 @@ class LoadLoop:
 def wait_serving(base_url: str, replicas: set[str], timeout: float = 30) -> None:
     """Until nginx has routed to each of `replicas` (by X-Replica; it re-reads DNS every 2 s)."""
     seen: set[str] = set()
-    deadline = time.monotonic() + timeout
     with httpx.Client(base_url=base_url, timeout=10) as client:
-        while not replicas <= seen:
-            assert time.monotonic() < deadline, f"nginx never reached {replicas - seen}"
+        def missing() -> set[str]:
             response = client.get("/")
             if response.status_code == 200:
                 seen.add(response.headers["x-replica"])
+            return replicas - seen
+        until("nginx to reach every replica", missing, lambda left: not left, timeout, every_s=0,
+              describe=lambda left: f"it never reached {left}")

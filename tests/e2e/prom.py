@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.e2e.load import T, until
+from tests.wait import T, until
 
 
 class Prometheus:

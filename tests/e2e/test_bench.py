@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests import ports
 from tests.conftest import ROOT
 
 PROJECT = "pycluster-bench-e2e"
-PORT = "18380"
 RUN_FIELDS = {
     "profile", "replicas", "cores", "offered_rate", "achieved_rps", "completed", "failed", "dropped",
     "mean_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms", "per_replica", "thresholds", "thresholds_passed",
@@ -25,8 +25,8 @@ ARTICLE_ROWS = ["Target URL", "Total Test Time", "Requests Per Second", "Concurr
 @pytest.fixture(scope="module")
 def bench(docker: None, tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, Path]:
     results = tmp_path_factory.mktemp("results")
-    env = {**os.environ, "SCALE": "2", "DURATION": "5s", "RATE": "5", "HTTP_PORT": PORT,
-           "WORKERS_PORT": str(int(PORT) + 10), "BENCH_PROJECT": PROJECT, "RESULTS_DIR": str(results)}
+    env = {**os.environ, "SCALE": "2", "DURATION": "5s", "RATE": "5", "HTTP_PORT": str(ports.BENCH_HTTP),
+           "WORKERS_PORT": str(ports.BENCH_WORKERS), "BENCH_PROJECT": PROJECT, "RESULTS_DIR": str(results)}
     try:
         done = subprocess.run(["make", "bench"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     finally:

@@ -7,20 +7,21 @@ from __future__ import annotations
 import collections
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
 
+from tests import ports
 from tests.conftest import ROOT
 from tests.e2e.load import LoadLoop, wait_serving
+from tests.wait import until
 
 pytestmark = pytest.mark.e2e
 
 NAME = os.environ.get("LAB_E2E_NAME", "pycluster-e2e-lab")
-PORT = int(os.environ.get("LAB_E2E_HTTP_PORT", "18590"))
+PORT = ports.LAB_HTTP
 ENV = {"LAB_NAME": NAME, "LAB_DIR": f"/tmp/{NAME}", "HTTP_PORT": str(PORT), "HTTP_BIND": "127.0.0.1",
-       "LAB_REGISTRY_PORT": os.environ.get("LAB_E2E_REGISTRY_PORT", "15000"), "STACK": "pycluster-lab-e2e",
+       "LAB_REGISTRY_PORT": str(ports.LAB_REGISTRY), "STACK": "pycluster-lab-e2e",
        "NODES": "3"}
 REPLACE_DEADLINE_S = 90
 
@@ -56,11 +57,9 @@ class Lab:
         return found
 
     def wait_tasks(self, count: int, nodes: tuple[int, ...], timeout: float) -> tuple[dict[str, int], float]:
-        started = time.monotonic()
-        while len(tasks := self.tasks(nodes)) != count:
-            assert time.monotonic() - started < timeout, f"{len(tasks)} healthy tasks on nodes {nodes}, want {count}"
-            time.sleep(0.5)
-        return tasks, time.monotonic() - started
+        return until(f"{count} healthy tasks on nodes {nodes}", lambda: self.tasks(nodes),
+                     lambda tasks: len(tasks) == count, timeout, every_s=0.5,
+                     describe=lambda tasks: f"{len(tasks)} healthy tasks on nodes {nodes}, want {count}")
 
 
 @pytest.fixture(scope="module")

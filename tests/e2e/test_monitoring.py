@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests import ports
 from tests.conftest import ROOT
 from tests.e2e.conftest import MAX_N, Stack
 from tests.e2e.load import LoadLoop
@@ -22,14 +23,14 @@ from tests.e2e.prom import Prometheus
 
 pytestmark = pytest.mark.e2e
 
-PROMETHEUS_PORT = int(os.environ.get("E2E_PROMETHEUS_PORT", "19090"))
+PROMETHEUS_PORT = ports.PROMETHEUS
 SCALE_DEADLINE_S = 45  # the issue's bound for `make scale` to show in Prometheus' targets
 REQUESTS_PER_REPLICA = 'sum by (instance) (api_requests_total{route="/api",status="200"})'
 
 
 @pytest.fixture(scope="module")
 def monitored(docker: None) -> Iterator[Stack]:
-    stack = Stack("pycluster-e2e-mon", int(os.environ.get("E2E_MON_HTTP_PORT", "18070")))
+    stack = Stack("pycluster-e2e-mon", ports.MON_HTTP)
     stack.env.update(COMPOSE_PROFILES="monitoring", PROMETHEUS_PORT=str(PROMETHEUS_PORT), PROMETHEUS_BIND="127.0.0.1")
     stack.compose("down", "--remove-orphans", "--volumes", "-t", "5")
     stack.up(3)

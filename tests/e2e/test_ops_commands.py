@@ -6,19 +6,19 @@ The config files are edited here, so these tests run a second, small compose pro
 copy of the checkout (its own name and port; the api image the session stack built).
 """
 
-import os
 import re
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests import ports
 from tests.conftest import ROOT
 from tests.e2e.conftest import Stack
+from tests.wait import until
 
 pytestmark = pytest.mark.e2e
 
@@ -34,7 +34,7 @@ def copy_stack(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     shutil.copy(ROOT / "docker-compose.yml", root)
     for folder in ("nginx", "service"):
         shutil.copytree(ROOT / folder, root / folder)
-    copy = Stack("pycluster-ops", int(os.environ.get("OPS_HTTP_PORT", "18900")), root=root)
+    copy = Stack("pycluster-ops", ports.OPS_HTTP, root=root)
     if (ROOT / ".env").exists():  # the base images compose resolves here (make offline-images)
         shutil.copy(ROOT / ".env", root / ".env")
     copy.compose("down", "--remove-orphans", "-t", "5")
@@ -88,9 +88,9 @@ def test_stock_reload_applies_an_edit_and_refuses_a_broken_config(copy_stack: St
     edit(site, """return 200 '{"status":"ok"}';""", """return 200 '{"status":"reloaded"}';""")
     try:
         reload = nginx(copy_stack, "-s", "reload")
-        deadline = time.monotonic() + 10
-        while (after := health_body(copy_stack)) == before and time.monotonic() < deadline:
-            time.sleep(0.2)
+        after, _ = until("the reload to apply the edit", lambda: health_body(copy_stack),
+                         lambda body: body != before, 10, every_s=0.2,
+                         describe=lambda body: f"still {body}; nginx -s reload: {reload.stderr}")
         edit(upstream, *BROKEN)
         try:
             broken_reload = nginx(copy_stack, "-s", "reload")

@@ -6,15 +6,15 @@ replica shed, and the retry path can be seen with a handful of requests.
 """
 
 import concurrent.futures
-import os
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from tests import ports
 from tests.e2e.conftest import MAX_N, Stack
-from tests.e2e.load import until
+from tests.wait import until
 
 pytestmark = pytest.mark.e2e
 
@@ -24,13 +24,19 @@ HEAVY = f"/api?n={HEAVY_N}"
 
 @pytest.fixture(scope="module")
 def tight_stack(docker: None) -> Iterator[Stack]:
-    stack = Stack("pycluster-shed", int(os.environ.get("SHED_HTTP_PORT", "18800")))
+    stack = Stack("pycluster-shed", ports.SHED_HTTP)
     stack.env.update(API_MAX_WAIT_S="0", API_MAX_N=str(HEAVY_N))
     stack.compose("down", "--remove-orphans", "-t", "5")
     stack.up(2)
     stack.wait_serving(stack.replicas())
     yield stack
     stack.compose("down", "--remove-orphans", "-t", "10")
+
+
+def running_jobs(stack: Stack) -> list[int]:
+    """Jobs admitted on each replica, asked inside the containers: probes through nginx would
+    take their own turns in its round-robin."""
+    return [stack.readyz(cid).get("jobs", 0) for cid in stack.container_ids("api")]
 
 
 def upstream_statuses(stack: Stack) -> list[str]:
@@ -42,7 +48,7 @@ def test_a_busy_replicas_503_is_retried_on_the_other(tight_stack: Stack, tally) 
     with httpx.Client(base_url=tight_stack.base_url, timeout=30) as client, \
             concurrent.futures.ThreadPoolExecutor(1) as pool:
         heavy = pool.submit(client.get, HEAVY)
-        time.sleep(0.05)
+        until("the heavy job to run", lambda: running_jobs(tight_stack), any, 10)
         light = []
         while not heavy.done():
             light.append(client.get("/api?n=1000"))
@@ -59,11 +65,9 @@ def test_when_every_replica_is_busy_the_client_gets_a_fast_503(tight_stack: Stac
     with httpx.Client(base_url=tight_stack.base_url, timeout=30) as client, \
             concurrent.futures.ThreadPoolExecutor(2) as pool:
         heavy = [pool.submit(client.get, HEAVY) for _ in range(2)]
-        # Until each replica runs one, asked inside the containers: probes through nginx would
-        # interleave with the heavy requests in its round-robin, and could send a heavy one's
-        # second try back to the busy replica, which sheds it.
-        until("a heavy job on each replica", lambda: [tight_stack.readyz(cid)
-              for cid in tight_stack.container_ids("api")], lambda ready: all(r.get("jobs") for r in ready), 10)
+        # Until each replica runs one. Probes through nginx could send a heavy one's second try
+        # back to the busy replica, which sheds it.
+        until("a heavy job on each replica", lambda: running_jobs(tight_stack), all, 10)
         timed = []
         for _ in range(3):  # the median of 3: one request's time on 2 saturated cores is noise
             started = time.monotonic()
@@ -80,7 +84,9 @@ def test_when_every_replica_is_busy_the_client_gets_a_fast_503(tight_stack: Stac
 def test_with_every_replica_down_nginx_answers_a_json_503(tight_stack: Stack) -> None:
     tight_stack.compose("stop", "-t", "5", "api")
     try:
-        time.sleep(3)  # nginx re-resolves "api" every 2 s and finds no replica
+        # nginx finds no replica: by its DNS re-read (every 2 s), or its connects failing.
+        until("nginx to answer that no replica is left", lambda: httpx.get(
+            f"{tight_stack.base_url}/api", timeout=30).status_code, lambda status: status == 503, 15)
         get = httpx.get(f"{tight_stack.base_url}/api", timeout=30)
         post = httpx.post(f"{tight_stack.base_url}/api", timeout=30)
     finally:

@@ -51,9 +51,7 @@ def test_scale_up_to_6_under_load_without_touching_nginx(stack: Stack, tally) ->
         stack.scale(6)
         scaled_at = time.monotonic()
         new = stack.replicas() - before
-        deadline = scaled_at + SCALE_DEADLINE_S
-        while not new <= set(load.per_replica()) and time.monotonic() < deadline:
-            time.sleep(0.2)
+        load.wait_reaches(new, SCALE_DEADLINE_S)
     tally(f"scale 4 -> 6: {load.summary()}")
     assert len(new) == 2
     first = load.first_seen()

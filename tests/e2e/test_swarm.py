@@ -11,19 +11,20 @@ import collections
 import json
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from tests import ports
 from tests.conftest import ROOT
 from tests.e2e.load import LoadLoop, wait_serving
+from tests.wait import until
 
 pytestmark = pytest.mark.e2e
 
 STACK = os.environ.get("SWARM_E2E_STACK", "pycluster-swarm-e2e")
-PORT = int(os.environ.get("SWARM_E2E_HTTP_PORT", "18700"))
+PORT = ports.SWARM_HTTP
 NEW_TASK_DEADLINE_S = 20
 
 
@@ -172,10 +173,8 @@ def test_scale_4_to_6_under_load_new_tasks_get_traffic(swarm: Swarm, tally) -> N
     with LoadLoop(f"{swarm.base_url}/api?n=1000") as load:
         load.wait_for(50)
         swarm.script("scale", SCALE="6")  # returns once 6 tasks run and are healthy
-        scaled_at = time.monotonic()
         new = swarm.tasks() - before
-        while not new <= set(load.per_replica()) and time.monotonic() < scaled_at + NEW_TASK_DEADLINE_S:
-            time.sleep(0.2)
+        load.wait_reaches(new, NEW_TASK_DEADLINE_S)
     tally(f"swarm: scale 4 -> 6: {load.summary()}")
     assert len(new) == 2, new
     assert new <= set(load.per_replica()), f"new tasks got no traffic within {NEW_TASK_DEADLINE_S} s"
@@ -187,9 +186,10 @@ def test_rolling_update_under_load_fails_no_get(swarm: Swarm, tally) -> None:
     with LoadLoop(f"{swarm.base_url}/api?n=1000", max_seconds=400) as load:
         load.wait_for(50)
         log = swarm.script("rollout", SWARM_BUILD="0")  # docker service update --force
-        deadline = time.monotonic() + 30  # an old task may still be draining as the update ends
-        while ((after := swarm.tasks()) & before or len(after) != 6) and time.monotonic() < deadline:
-            time.sleep(0.5)
+        # An old task may still be draining as the update ends.
+        after, _ = until("the update to replace every task", swarm.tasks,
+                         lambda now: len(now) == 6 and not now & before, 30, every_s=0.5,
+                         describe=lambda now: f"every task must be replaced: {before} -> {now}")
         done_at = len(load.results)
         load.wait_for(done_at + 100)
     tally(f"swarm: docker service update --force of 6 tasks: {load.summary()}")

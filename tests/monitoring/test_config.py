@@ -111,8 +111,7 @@ def test_the_unit_test_catches_a_wrong_threshold(prometheus_image: str, tmp_path
 
 
 def test_the_prometheus_config_passes_promtool_check_config(prometheus_image: str) -> None:
-    if not (PROMETHEUS_DIR / "prometheus.yml").exists():
-        pytest.skip("SKIPPED: monitoring/prometheus/prometheus.yml does not exist yet")
+    assert (PROMETHEUS_DIR / "prometheus.yml").exists(), "monitoring/prometheus/prometheus.yml is missing"
     result = promtool(prometheus_image, PROMETHEUS_DIR, "check", "config", "prometheus.yml")
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -172,8 +171,7 @@ def test_grafana_rate_interval_matches_the_scrape_interval() -> None:
     """$__rate_interval is built from the datasource's timeInterval, which must be
     Prometheus' scrape interval."""
     config = PROMETHEUS_DIR / "prometheus.yml"
-    if not config.exists():
-        pytest.skip("SKIPPED: monitoring/prometheus/prometheus.yml does not exist yet")
+    assert config.exists(), "monitoring/prometheus/prometheus.yml is missing"
     scrape = yaml.safe_load(config.read_text()).get("global", {}).get("scrape_interval", "1m")
     datasources = yaml.safe_load((GRAFANA_DIR / "provisioning" / "datasources" / "prometheus.yml").read_text())
     assert datasources["datasources"][0]["jsonData"]["timeInterval"] == scrape
@@ -192,7 +190,6 @@ def test_compose_defaults_to_the_images_scripts_images_py_names() -> None:
         for variable, default in re.findall(r"(?m)^\s*image:\s*[\"']?\$\{(\w+):-([^}]*)\}", path.read_text()):
             if variable in images.MONITORING:
                 found[f"{path.name} {variable}"] = (variable, default)
-    if not found:
-        pytest.skip("SKIPPED: no compose service runs PROMETHEUS_IMAGE or NGINX_EXPORTER_IMAGE yet")
+    assert found, "no compose service runs PROMETHEUS_IMAGE or NGINX_EXPORTER_IMAGE"
     for where, (variable, default) in found.items():
         assert default == images.MONITORING[variable], f"{where}: {variable} defaults to {default}"

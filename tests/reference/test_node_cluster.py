@@ -14,12 +14,14 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from tests import ports
 from tests.conftest import ROOT
+from tests.wait import until
 
 pytestmark = pytest.mark.e2e
 
 PROJECT = os.environ.get("E2E_NODE_PROJECT", "pycluster-node-e2e")
-PORT = int(os.environ.get("E2E_NODE_PORT", "13000"))
+PORT = ports.NODE_REFERENCE
 COMPOSE_FILE = ROOT / "reference" / "node-cluster" / "compose.yml"
 BASE = f"http://127.0.0.1:{PORT}"
 RESULT = "Result number is 339111948196"
@@ -154,11 +156,10 @@ def test_empty_workers_means_one_per_core(reference: Reference, cores: int) -> N
     cpuset = ",".join(map(str, usable[:cores]))
     cid = run_image(reference, "--cpuset-cpus", cpuset, "-e", "WORKERS=")
     try:
-        deadline = time.monotonic() + 15
-        while (logs := subprocess.run(["docker", "logs", cid], capture_output=True, text=True).stdout) \
-                .count(") started, listening") < cores:
-            assert time.monotonic() < deadline, f"{cores} workers did not start in 15 s:\n{logs}"
-            time.sleep(0.3)
+        logs, _ = until(f"{cores} workers to start", lambda: subprocess.run(
+            ["docker", "logs", cid], capture_output=True, text=True).stdout,
+            lambda logs: logs.count(") started, listening") >= cores, 15, every_s=0.3,
+            describe=lambda logs: f"its log:\n{logs}")
     finally:
         subprocess.run(["docker", "stop", "-t", "5", cid], capture_output=True, timeout=30)
     assert f"Number of workers is {cores}\n" in logs, logs
@@ -181,15 +182,15 @@ def test_a_killed_worker_is_replaced(reference: Reference) -> None:
     kill = reference.exec("sh", "-c", f"kill -KILL {victim}")
     assert kill.returncode == 0, kill.stderr
     # The primary forks a new worker at once; give it a few seconds to listen.
-    deadline, recovery = time.monotonic() + 15, []
-    while True:
+    recovery: list[Answer] = []
+
+    def serving() -> collections.Counter[str | None]:
         answers = get("/", 10)
-        recovery += answers
-        workers = served_by(answers)
-        if len(workers) == 2 and victim not in workers and None not in workers:
-            break
-        assert time.monotonic() < deadline, f"no replacement for worker {victim} after 15 s: {dict(workers)}"
-        time.sleep(0.5)
+        recovery.extend(answers)
+        return served_by(answers)
+    workers, _ = until(f"a replacement for worker {victim}", serving,
+                       lambda now: len(now) == 2 and victim not in now and None not in now, 15, every_s=0.5,
+                       describe=lambda now: f"serving: {dict(now)}")
     # The article's cluster has no retry: a connection the dead worker held fails. Counted,
     # not asserted on; new connections go to the workers alive.
     failed = [a for a in recovery if a.status != 200]

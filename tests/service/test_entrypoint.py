@@ -7,13 +7,13 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from app.settings import RENAMED
+from tests.wait import until
 
 pytestmark = pytest.mark.unit
 
@@ -44,15 +44,13 @@ def kill(proc: subprocess.Popen[str]) -> None:
 
 
 def wait_ready(base: str, proc: subprocess.Popen[str], timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def status() -> int | str:
         assert proc.poll() is None, f"replica exited early: {proc.stdout.read()}"
         try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError("replica never became ready")
+            return httpx.get(f"{base}/readyz", timeout=1).status_code
+        except httpx.TransportError as exc:
+            return f"{type(exc).__name__}: {exc}"
+    until("the replica to be ready", status, lambda seen: seen == 200, timeout, every_s=0.1)
 
 
 def stop(proc: subprocess.Popen[str]) -> str:
@@ -92,8 +90,8 @@ def test_sigterm_finishes_the_job_in_flight_then_exits_0() -> None:
         request = threading.Thread(target=lambda: result.update(
             r=httpx.get(f"{base}/api", params={"n": N}, timeout=30)))
         request.start()
-        while httpx.get(f"{base}/readyz").json()["jobs"] == 0:
-            time.sleep(0.005)
+        until("the job to be admitted", lambda: httpx.get(f"{base}/readyz").json()["jobs"],
+              lambda jobs: jobs > 0, 30, every_s=0.005)
         proc.send_signal(signal.SIGTERM)
         request.join(30)
         assert proc.wait(30) == 0
@@ -123,10 +121,10 @@ def test_the_workers_entry_serves_from_several_processes_and_stops_on_sigterm() 
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
     reader.start()
     try:
-        deadline = time.monotonic() + 30
-        while sum("replica=workers-test ready on port" in line for line in lines) < 2:
-            assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)
-            time.sleep(0.05)
+        def ready() -> int:
+            assert proc.poll() is None, "".join(lines)
+            return sum("replica=workers-test ready on port" in line for line in lines)
+        until("2 workers ready", ready, lambda count: count >= 2, 30, describe=lambda _: "".join(lines))
         response = httpx.get(f"http://127.0.0.1:{port}/api", params={"n": 10})
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from app import runtime
 from app.main import begin_drain, create_app
 from app.settings import Settings
+from tests.service.queue_kit import until_admitted
 
 pytestmark = pytest.mark.unit
 
@@ -26,14 +27,6 @@ async def serve(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncC
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://replica") as client:
             yield app, client
-
-
-async def until(predicate: Callable[[], bool]) -> None:
-    for _ in range(400):
-        if predicate():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError("condition not reached in 2 s")
 
 
 def check(test: Check, **overrides: object) -> None:
@@ -149,20 +142,20 @@ def test_admission_weighs_each_request_by_its_n_and_readiness_shows_the_wait() -
         jobs = app.state.jobs
         jobs.inline_max_s = 0  # every job on the worker thread, where a gate cannot block the loop
         assert (await client.get("/api", params={"n": MAX_N})).status_code == 200
-        await until(lambda: jobs.admitted == 0)
+        await until_admitted(jobs, 0)
         rate = jobs.rate.seconds_per_unit
 
         tiny = asyncio.ensure_future(jobs.run(blocking_job(gates[0], started[0]), 0))
         await asyncio.to_thread(started[0].wait, 5)
         queued = asyncio.ensure_future(client.get("/api", params={"n": MAX_N}))
-        await until(lambda: jobs.admitted == 2)
+        await until_admitted(jobs, 2)
         ready = (await client.get("/readyz")).json()
         gates[0].set()
         await tiny
         assert (await queued).status_code == 200
         assert ready == {"status": "ready", "jobs": 2, "wait_s": pytest.approx(rate * (1 + MAX_N + 1))}
 
-        await until(lambda: jobs.admitted == 0)
+        await until_admitted(jobs, 0)
         huge = asyncio.ensure_future(jobs.run(blocking_job(gates[1], started[1]), 10**12))
         await asyncio.to_thread(started[1].wait, 5)
         shed = await client.get("/api", params={"n": 0})

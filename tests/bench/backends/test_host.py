@@ -13,6 +13,7 @@ import pytest
 
 from bench.backends.host import find_nginx
 from bench.settings import BenchError
+from tests import ports
 from tests.conftest import IN_CI, ROOT
 
 pytestmark = pytest.mark.e2e
@@ -30,7 +31,8 @@ def nginx() -> str:
 
 def test_host_backend_compares_one_replica_with_two(nginx: str, tmp_path) -> None:
     env = {**os.environ, "NGINX": nginx, "SCALE": "2", "RATE": "8", "DURATION": "3s",
-           "HTTP_PORT": "18580", "HOST_REPLICA_PORT": "18601", "RESULTS_DIR": str(tmp_path)}
+           "HTTP_PORT": str(ports.HOST_HTTP), "HOST_REPLICA_PORT": str(ports.HOST_REPLICA),
+           "RESULTS_DIR": str(tmp_path)}
     done = subprocess.run([sys.executable, "-m", "bench", "--backend", "host", "compare"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, f"{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
@@ -41,7 +43,7 @@ def test_host_backend_compares_one_replica_with_two(nginx: str, tmp_path) -> Non
     assert (runs["one"]["replicas"], runs["many"]["replicas"]) == (1, 2)
     for run in runs.values():
         assert run["completed"] > 0 and run["failed"] == 0, run
-        assert run["target_url"] == "http://127.0.0.1:18580/api", "k6 did not go through the host nginx"
+        assert run["target_url"] == f"http://127.0.0.1:{ports.HOST_HTTP}/api", "k6 did not go through the host nginx"
     assert sorted(runs["many"]["per_replica"]) == ["replica-1", "replica-2"], "nginx did not balance over both"
     assert (out / "k6-one.html").stat().st_size > 10_000, "k6's HTML report is missing"
     assert "Side by side" in done.stdout

@@ -24,6 +24,7 @@ from bench.report import markdown
 from bench.runtimes import chart, command, report
 from bench.runtimes.summary import ARTICLE_ROWS, RATIO_RULES, RuntimeResult, Runtimes
 from bench.settings import BenchError, Settings
+from tests import ports
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.unit
@@ -59,14 +60,14 @@ def test_runtime_profiles_pin_the_runtime_on_the_same_layouts() -> None:
 
 
 def test_compose_files_and_ports_per_profile(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NODE_PORT", "13300")
-    monkeypatch.setenv("HTTP_PORT", "18280")
+    monkeypatch.setenv("NODE_PORT", str(ports.RUNTIMES_NODE))
+    monkeypatch.setenv("HTTP_PORT", str(ports.RUNTIMES_HTTP))
     s = Settings.from_env()
     assert docker_stack.compose_files(NODE) == [str(ROOT / "reference" / "node-cluster" / "compose.yml")]
     assert docker_stack.compose_files(ONE.on("pypy"))[-1] == str(ROOT / "compose" / "one.yml")
     assert docker_stack.compose_files(MANY)[-1] == str(ROOT / "compose" / "many.yml")
-    assert docker_stack.port_of(s, NODE) == 13300
-    assert docker_stack.port_of(s, MANY.on("pypy")) == 18280
+    assert docker_stack.port_of(s, NODE) == ports.RUNTIMES_NODE
+    assert docker_stack.port_of(s, MANY.on("pypy")) == ports.RUNTIMES_HTTP
     assert docker_stack.port_of(s, WORKERS) == s.workers_port
 
 
