@@ -77,11 +77,11 @@ def replicas(swarm: Swarm, service: str) -> tuple[int, int] | None:
     try:
         desired = int(swarm.docker("service", "inspect", "--format", "{{.Spec.Mode.Replicated.Replicas}}",
                                    swarm.name(service)))
+        states = lines(swarm.docker("service", "ps", "--filter", "desired-state=running",
+                                    "--format", "{{.CurrentState}}", swarm.name(service)))
     except Failed:
         return None
-    states = swarm.docker("service", "ps", "--filter", "desired-state=running", "--format", "{{.CurrentState}}",
-                          swarm.name(service))
-    return sum(state.startswith("Running") for state in lines(states)), desired
+    return sum(state.startswith("Running") for state in states), desired
 
 
 def wait_replicas(swarm: Swarm, service: str, want: int) -> None:
