@@ -104,8 +104,10 @@ def on(lab: Lab, i: int, *args: str) -> str:
 def build_node_image(lab: Lab) -> None:
     base = images.images(["PYTHON_IMAGE"])["PYTHON_IMAGE"]
     log(f"building the node image {lab.node_image} (Debian's docker.io on {base})")
-    if not succeeds(["docker", "build", "-q", "-t", lab.node_image, "--build-arg", f"BASE_IMAGE={base}", "lab/node"]):
-        die("the node image did not build: docker build lab/node")
+    # Its errors, if any, go to stderr as they come.
+    build = ["docker", "build", "-q", "-t", lab.node_image, "--build-arg", f"BASE_IMAGE={base}", "lab/node"]
+    if subprocess.run(build, stdout=subprocess.DEVNULL).returncode != 0:
+        die("the node image did not build; see the output above: docker build lab/node")
 
 
 def start_registry(lab: Lab) -> None:
