@@ -65,7 +65,7 @@ scale: ## Change the replica count of a running stack to SCALE; nginx picks them
 
 .PHONY: rollout
 rollout: ## Zero-downtime rolling restart of every replica (after make build, or a config change)
-	bash scripts/rollout.sh
+	$(PY) scripts/rollout.py
 
 .PHONY: down
 down: ## Stop and remove the stack, monitoring included (its data volume stays)
@@ -133,33 +133,33 @@ NODES ?= 3
 .PHONY: lab-up
 lab-up: ## Swarm lab: NODES engines (default 3) in containers, 1 manager + workers, a registry; nginx later on HTTP_PORT
 	$(SETUP) images PYTHON_IMAGE REGISTRY_IMAGE
-	bash scripts/lab.sh up
+	$(PY) scripts/lab.py up
 
 .PHONY: lab-exec
 lab-exec: ## Swarm lab: run CMD on the manager, e.g. make lab-exec CMD='docker node ls'
-	bash scripts/lab.sh exec $(CMD)
+	$(PY) scripts/lab.py exec $(CMD)
 
 .PHONY: lab-down
 lab-down: ## Swarm lab: remove its nodes, registry, network and volumes (and the stack on it)
-	bash scripts/lab.sh down
+	$(PY) scripts/lab.py down
 
 .PHONY: swarm-up
 swarm-up: ## Swarm: build the api image, deploy the stack with SCALE replicas, nginx on HTTP_PORT (docker swarm init, or LAB=1)
 	$(SETUP) images $(STACK_IMAGES)
-	bash scripts/swarm.sh up
+	$(PY) scripts/swarm.py up
 
 .PHONY: swarm-scale
 swarm-scale: ## Swarm: change the api replica count to SCALE; nginx picks the tasks up by itself
-	bash scripts/swarm.sh scale
+	$(PY) scripts/swarm.py scale
 
 .PHONY: swarm-rollout
 swarm-rollout: ## Swarm: rebuild, then a rolling update of every api task (start-first, rolls back on failure)
 	$(SETUP) images $(STACK_IMAGES)
-	bash scripts/swarm.sh rollout
+	$(PY) scripts/swarm.py rollout
 
 .PHONY: swarm-down
 swarm-down: ## Swarm: remove the stack and wait until it is gone (the swarm itself stays)
-	bash scripts/swarm.sh down
+	$(PY) scripts/swarm.py down
 
 .PHONY: node-up
 node-up: ## The article's Node cluster, for comparison: build, start, wait healthy (SCALE workers, NODE_PORT)

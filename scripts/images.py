@@ -27,7 +27,7 @@ NODE_COMPOSE_FILE = "reference/node-cluster/compose.yml"
 # (tests/monitoring/test_config.py holds them together); offline, .env names stand-ins.
 MONITORING = {"PROMETHEUS_IMAGE": "prom/prometheus:v3.5.0",
               "NGINX_EXPORTER_IMAGE": "nginx/nginx-prometheus-exporter:1.4.2",
-              # Not in compose: the swarm lab's registry (scripts/lab.sh).
+              # Not in compose: the swarm lab's registry (scripts/lab.py).
               "REGISTRY_IMAGE": "registry:2"}
 
 
@@ -39,12 +39,19 @@ def services(*files: str, stdin: str | None = None) -> dict[str, Any]:
     if stdin is not None:
         args = ["--project-directory", str(ROOT), "-f", "-"]
     # COMPOSE is the caller's own command line (the Makefile's), split without a shell.
-    result = subprocess.run([*compose, *args, "config", "--format", "json"], cwd=ROOT,  # noqa: S603
+    result = subprocess.run([*compose, *args, "config", "--format", "json"], cwd=ROOT,
                             input=stdin, capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
         sys.exit(f"images: `{shlex.join([*compose, *args])} config` failed: {result.stderr.strip()}")
     found: dict[str, Any] = json.loads(result.stdout)["services"]
     return found
+
+
+def variable(name: str) -> str:
+    """NAME as compose resolves it: the environment, else .env; empty when neither sets it."""
+    resolved = services(stdin=f"services:\n  variable:\n    image: scratch\n"
+                              f"    environment: {{VALUE: '${{{name}:-}}'}}\n")
+    return str(resolved["variable"]["environment"]["VALUE"] or "")
 
 
 def images(names: list[str]) -> dict[str, str]:

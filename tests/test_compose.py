@@ -3,6 +3,7 @@
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,7 +66,7 @@ def test_profiles_set_the_replica_count(docker: None) -> None:
 def test_swarm_stack_file_is_read_by_docker_stack(docker: None) -> None:
     """What make swarm-up deploys: docker-compose.yml + compose/swarm.yml, as swarm reads it."""
     env = {**os.environ, "SWARM_LB_NODE": "node-1", "SCALE": "3", "HTTP_PORT": str(ports.SWARM_CONFIG_HTTP)}
-    result = subprocess.run(["bash", str(ROOT / "scripts" / "swarm.sh"), "config"], capture_output=True,
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "swarm.py"), "config"], capture_output=True,
                             text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
@@ -125,7 +126,7 @@ def test_benchmark_profiles_keep_limits_off_even_when_switched_on(docker: None, 
 def test_swarm_stack_mounts_the_same_limits_file(docker: None, limits: str | None, expected: str) -> None:
     env = {k: v for k, v in os.environ.items() if k != "NGINX_LIMITS"}
     env.update({"SWARM_LB_NODE": "node-1"} | ({"NGINX_LIMITS": limits} if limits else {}))
-    result = subprocess.run(["bash", str(ROOT / "scripts" / "swarm.sh"), "config"], capture_output=True,
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "swarm.py"), "config"], capture_output=True,
                             text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr
     mounts = yaml.safe_load(result.stdout)["services"]["nginx"]["volumes"]
@@ -149,7 +150,7 @@ def test_a_typo_in_the_switch_is_an_error_not_a_new_directory(nginx_image: str) 
 
 
 def swarm_services(**env: str) -> dict:
-    result = subprocess.run(["bash", str(ROOT / "scripts" / "swarm.sh"), "config"], capture_output=True,
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "swarm.py"), "config"], capture_output=True,
                             text=True, timeout=60, env={**os.environ, "SWARM_LB_NODE": "node-1", **env})
     assert result.returncode == 0, result.stderr
     return yaml.safe_load(result.stdout)["services"]

@@ -17,6 +17,7 @@ import yaml
 
 from app.settings import Settings
 from app.work import sum_down
+from scripts import rollout
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.config
@@ -117,10 +118,8 @@ def test_nginx_drops_idle_upstream_connections_before_a_replica_does() -> None:
 def test_a_drain_ends_before_the_replica_is_killed() -> None:
     """settings.py: graceful shutdown "must stay below compose's stop_grace_period so a drain
     finishes before SIGKILL"; likewise the rollout's `docker stop -t`."""
-    rollout = re.search(r"STOP_TIMEOUT_S=\$\{STOP_TIMEOUT_S:-(\d+)\}", (ROOT / "scripts/rollout.sh").read_text())
-    assert rollout
     kill_after = {"docker-compose.yml api (and workers, which extends it)": seconds(API["stop_grace_period"]),
-                  "scripts/rollout.sh STOP_TIMEOUT_S": int(rollout[1])}
+                  "scripts/rollout.py STOP_TIMEOUT_S": rollout.STOP_TIMEOUT_S}
     if "stop_grace_period" in SWARM["api"]:
         kill_after["compose/swarm.yml api"] = seconds(SWARM["api"]["stop_grace_period"])
     for where, graceful in each_default("graceful_shutdown_s").items():
@@ -214,11 +213,10 @@ def test_swarm_limits_repeat_the_compose_limits() -> None:
 
 
 def test_rollout_waits_for_nginx_to_see_the_new_replica() -> None:
-    """scripts/rollout.sh: SETTLE_S is "longer than nginx's resolver valid=2s"."""
-    settle = re.search(r"SETTLE_S=\$\{SETTLE_S:-(\d+)\}", (ROOT / "scripts/rollout.sh").read_text())
+    """scripts/rollout.py: SETTLE_S is "longer than nginx's resolver valid=2s"."""
     valid = re.search(r"valid=(\w+)", nginx_one("resolver"))
-    assert settle and valid
-    assert int(settle[1]) > seconds(valid[1])
+    assert valid
+    assert rollout.SETTLE_S > seconds(valid[1])
 
 
 def test_nginx_error_messages_quote_the_real_limits() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import collections
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -30,7 +31,7 @@ class Lab:
     base_url = f"http://127.0.0.1:{PORT}"
 
     def run(self, script: str, *args: str, **env: str) -> str:
-        result = subprocess.run(["bash", str(ROOT / "scripts" / script), *args], capture_output=True, text=True,
+        result = subprocess.run([sys.executable, str(ROOT / "scripts" / script), *args], capture_output=True, text=True,
                                 timeout=600, env={**os.environ, **ENV, **env})
         print(result.stderr)
         assert result.returncode == 0, f"scripts/{script} {' '.join(args)} failed:\n{result.stderr[-3000:]}"
@@ -38,7 +39,7 @@ class Lab:
 
     def swarm(self, command: str, **env: str) -> str:
         """`make swarm-<command> LAB=1`."""
-        return self.run("swarm.sh", command, LAB="1", **env)
+        return self.run("swarm.py", command, LAB="1", **env)
 
     def node(self, i: int, *docker: str, check: bool = True) -> str:
         """A docker command on node i's own engine (1: the manager)."""
@@ -65,13 +66,13 @@ class Lab:
 @pytest.fixture(scope="module")
 def lab(docker: None) -> Iterator[Lab]:
     lab = Lab()
-    lab.run("lab.sh", "down")
+    lab.run("lab.py", "down")
     try:
-        lab.run("lab.sh", "up")
+        lab.run("lab.py", "up")
         lab.swarm("up", SCALE="6")
         yield lab
     finally:
-        subprocess.run(["bash", str(ROOT / "scripts" / "lab.sh"), "down"], env={**os.environ, **ENV},
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "lab.py"), "down"], env={**os.environ, **ENV},
                        capture_output=True, timeout=300)
 
 

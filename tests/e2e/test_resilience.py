@@ -2,6 +2,7 @@
 
 import concurrent.futures
 import subprocess
+import sys
 import time
 
 import httpx
@@ -64,7 +65,7 @@ def test_rolling_restart_of_every_replica_under_load(stack: Stack, tally) -> Non
            "COMPOSE": f"docker compose --project-directory {ROOT}"}
     with steady_load(stack, max_seconds=660) as load:
         load.wait_for(20)
-        rollout = subprocess.run(["bash", str(ROOT / "scripts" / "rollout.sh")], env=env,
+        rollout = subprocess.run([sys.executable, str(ROOT / "scripts" / "rollout.py")], env=env,
                                  capture_output=True, text=True, timeout=600)
         if rollout.returncode == 0:
             # nginx may bench a replica for fail_timeout after refused connects during its start.

@@ -1,5 +1,5 @@
 """The same docker-compose.yml on a Docker Swarm (one node): deploy, round-robin, scale and a
-rolling update under load, through the make targets' script (scripts/swarm.sh).
+rolling update under load, through the make targets' script (scripts/swarm.py).
 
 The swarm is created here when the engine has none, and left again afterwards; an existing
 swarm (this node a manager) is used and kept. Either way the engine ends as it started.
@@ -11,6 +11,7 @@ import collections
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 
 import httpx
@@ -42,12 +43,12 @@ class Swarm:
     base_url = f"http://127.0.0.1:{PORT}"
 
     def script(self, command: str, **env: str) -> str:
-        """scripts/swarm.sh as `make swarm-<command>` runs it; returns its log lines."""
+        """scripts/swarm.py as `make swarm-<command>` runs it; returns its log lines."""
         result = subprocess.run(
-            ["bash", str(ROOT / "scripts" / "swarm.sh"), command], capture_output=True, text=True,
+            [sys.executable, str(ROOT / "scripts" / "swarm.py"), command], capture_output=True, text=True,
             timeout=600, env={**os.environ, "STACK": STACK, "HTTP_PORT": str(PORT), **env})
         print(result.stderr)
-        assert result.returncode == 0, f"scripts/swarm.sh {command} failed:\n{result.stderr[-3000:]}"
+        assert result.returncode == 0, f"scripts/swarm.py {command} failed:\n{result.stderr[-3000:]}"
         return result.stderr
 
     def service(self, name: str) -> dict:

@@ -1,0 +1,92 @@
+"""The stack file scripts/swarm.py deploys: docker-compose.yml + compose/swarm.yml as compose
+renders them, less what the stack loader refuses (why the detour: compose/swarm.yml).
+
+compose is the one reader of .env, here as in scripts/images.py: it interpolates .env and
+the environment, and renders only the services of the active profiles (COMPOSE_PROFILES).
+"""
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from proc import output
+
+ROOT = Path(__file__).resolve().parents[1]
+FILES = ("docker-compose.yml", "compose/swarm.yml")
+# Compose-only services: nginx-log-exporter reads the local engine's container logs by
+# compose labels (a swarm task has neither); grafana waits on a healthcheck condition.
+NOT_ON_SWARM = frozenset({"nginx-log-exporter", "grafana"})
+
+Config = dict[str, Any]
+
+
+def render(stack: str, env: Mapping[str, str]) -> Config:
+    """`docker compose config` of the two files, as JSON (which is YAML to the stack loader).
+    -p STACK: network names come out as STACK_edge, STACK_backend, as the stack names them."""
+    files = [arg for name in FILES for arg in ("-f", name)]
+    rendered: Config = json.loads(output(["docker", "compose", "--project-directory", str(ROOT), *files,
+                                          "-p", stack, "config", "--format", "json"], env=env))
+    return rendered
+
+
+def for_swarm(config: Config, scale: int | None) -> Config:
+    """The rendered config as the stack loader takes it; scale: the api's replica count
+    (None: none set, swarm's default of 1)."""
+    services = {name: typed(service) for name, service in config["services"].items() if name not in NOT_ON_SWARM}
+    if "api" in services:
+        services["api"] = with_replicas(services["api"], scale)
+    used = {volume.get("source") for service in services.values() for volume in service.get("volumes", [])}
+    volumes = {name: volume for name, volume in config.get("volumes", {}).items() if name in used}
+    # The top-level name is refused; the stack name comes from `docker stack deploy`.
+    rest = {key: value for key, value in config.items() if key not in ("name", "services", "volumes")}
+    return rest | {"services": services, "volumes": volumes}
+
+
+def typed(service: Config) -> Config:
+    """One service, as the stack loader types it: compose writes a published port and a tmpfs
+    size as strings, and null for an unset command or entrypoint, which the loader refuses."""
+    service = {key: value for key, value in service.items() if value is not None and key != "profiles"}
+    if "ports" in service:
+        service["ports"] = [port | {"published": int(port["published"])} if "published" in port else port
+                            for port in service["ports"]]
+    if "volumes" in service:
+        service["volumes"] = [with_tmpfs_size(volume) for volume in service["volumes"]]
+    return service
+
+
+def with_tmpfs_size(volume: Config) -> Config:
+    if "size" not in volume.get("tmpfs", {}):
+        return volume
+    return volume | {"tmpfs": volume["tmpfs"] | {"size": int(volume["tmpfs"]["size"])}}
+
+
+def with_replicas(service: Config, scale: int | None) -> Config:
+    """SCALE is the one replica count: it replaces whatever docker-compose.yml says."""
+    deploy = {key: value for key, value in service.get("deploy", {}).items() if key != "replicas"}
+    if scale is not None:
+        deploy["replicas"] = scale
+    return service | {"deploy": deploy}
+
+
+def mirrored(config: Config, registry: str) -> tuple[Config, dict[str, str]]:
+    """Every image but the api's (built and pushed on its own) renamed to its copy in registry,
+    and which image goes to which copy: the lab's nodes reach no other registry."""
+    copies: dict[str, str] = {}
+    services = dict(config["services"])
+    for name, service in services.items():
+        if name != "api":
+            copies[service["image"]] = copy_name(service["image"], registry)
+            services[name] = service | {"image": copies[service["image"]]}
+    return config | {"services": services}, copies
+
+
+def copy_name(image: str, registry: str) -> str:
+    """registry/ + the image's last path part: local/python-base:bookworm -> REGISTRY/python-base:bookworm."""
+    return f"{registry}/{image.rsplit('/', 1)[-1]}"
+
+
+def stack_file(config: Config) -> str:
+    """The text for `docker stack deploy -c -`. compose has interpolated every variable, so a
+    `$` left is a literal one: escaped as `$$`, or the stack loader would interpolate again."""
+    return json.dumps(config, indent=1).replace("$", "$$")

@@ -1,0 +1,100 @@
+"""scripts/stack.py: compose's render of the two files, made into what the stack loader takes."""
+
+import copy
+import json
+
+import pytest
+
+from stack import copy_name, for_swarm, mirrored, stack_file
+
+pytestmark = pytest.mark.unit
+
+TMPFS = {"type": "tmpfs", "target": "/tmp", "tmpfs": {"size": "16777216"}}
+
+
+def rendered() -> dict:
+    """The shape of `docker compose -f docker-compose.yml -f compose/swarm.yml config --format json`."""
+    return {
+        "name": "pycluster-swarm",
+        "services": {
+            "api": {"image": "pycluster-api:local", "command": None, "entrypoint": None,
+                    "deploy": {"replicas": 1, "endpoint_mode": "dnsrr"}, "volumes": [TMPFS]},
+            "nginx": {"image": "local/nginx-base:sid-2", "command": ["nginx", "-g", "daemon off;"],
+                      "ports": [{"mode": "host", "target": 8080, "published": "18701", "protocol": "tcp"}],
+                      "volumes": [{"type": "bind", "source": "/repo/nginx", "target": "/etc/nginx"}, TMPFS]},
+            "prometheus": {"image": "prom/prometheus:v3.5.0", "profiles": ["monitoring"],
+                           "volumes": [{"type": "volume", "source": "prometheus-data", "target": "/prometheus"}]},
+            "nginx-log-exporter": {"image": "pycluster-nginx-log-exporter:local", "profiles": ["monitoring"]},
+            "grafana": {"image": "grafana/grafana-oss:12.2.0", "profiles": ["grafana"],
+                        "volumes": [{"type": "volume", "source": "grafana-data", "target": "/var/lib/grafana"}]},
+        },
+        "networks": {"backend": {"name": "pycluster-swarm_backend", "internal": True}},
+        "volumes": {"prometheus-data": {"name": "pycluster-swarm_prometheus-data"},
+                    "grafana-data": {"name": "pycluster-swarm_grafana-data"}},
+    }
+
+
+def test_drops_what_the_stack_loader_refuses() -> None:
+    config = for_swarm(rendered(), 4)
+    assert "name" not in config, "the stack name comes from docker stack deploy"
+    assert set(config["services"]) == {"api", "nginx", "prometheus"}, "compose-only services stay out"
+    assert all("profiles" not in service for service in config["services"].values())
+    assert {"command", "entrypoint"}.isdisjoint(config["services"]["api"]), "null is no string"
+    assert config["services"]["nginx"]["command"] == ["nginx", "-g", "daemon off;"]
+    assert config["networks"] == rendered()["networks"]
+
+
+def test_types_ports_and_tmpfs_sizes_as_the_loader_wants() -> None:
+    services = for_swarm(rendered(), 4)["services"]
+    assert services["nginx"]["ports"] == [{"mode": "host", "target": 8080, "published": 18701, "protocol": "tcp"}]
+    assert services["api"]["volumes"] == [{"type": "tmpfs", "target": "/tmp", "tmpfs": {"size": 16777216}}]
+    assert services["nginx"]["volumes"][0] == {"type": "bind", "source": "/repo/nginx", "target": "/etc/nginx"}
+
+
+def test_keeps_only_the_volumes_a_deployed_service_uses() -> None:
+    assert set(for_swarm(rendered(), 4)["volumes"]) == {"prometheus-data"}
+
+
+@pytest.mark.parametrize("scale", [0, 3, 12])
+def test_scale_sets_the_api_replicas_over_the_compose_file(scale: int) -> None:
+    deploy = for_swarm(rendered(), scale)["services"]["api"]["deploy"]
+    assert deploy == {"replicas": scale, "endpoint_mode": "dnsrr"}
+
+
+def test_without_scale_no_replica_count_is_set() -> None:
+    config = rendered()
+    del config["services"]["api"]["deploy"]["replicas"]
+    assert for_swarm(config, None)["services"]["api"]["deploy"] == {"endpoint_mode": "dnsrr"}
+    assert "replicas" not in for_swarm(rendered(), None)["services"]["api"]["deploy"]
+
+
+def test_leaves_its_input_as_it_was() -> None:
+    config = rendered()
+    for_swarm(config, 4)
+    mirrored(config, "127.0.0.1:5000")
+    assert config == rendered()
+
+
+def test_mirrors_every_image_but_the_api_to_the_registry() -> None:
+    config, copies = mirrored(for_swarm(rendered(), 4), "127.0.0.1:15000")
+    assert copies == {"local/nginx-base:sid-2": "127.0.0.1:15000/nginx-base:sid-2",
+                      "prom/prometheus:v3.5.0": "127.0.0.1:15000/prometheus:v3.5.0"}
+    assert {name: s["image"] for name, s in config["services"].items()} == {
+        "api": "pycluster-api:local", "nginx": "127.0.0.1:15000/nginx-base:sid-2",
+        "prometheus": "127.0.0.1:15000/prometheus:v3.5.0"}
+
+
+@pytest.mark.parametrize(("image", "copy"), [
+    ("nginx:1.30-alpine", "r:5000/nginx:1.30-alpine"),
+    ("registry.example:5000/team/nginx:1", "r:5000/nginx:1"),
+])
+def test_a_copy_keeps_the_last_part_of_the_name(image: str, copy: str) -> None:
+    assert copy_name(image, "r:5000") == copy
+
+
+def test_the_stack_file_escapes_dollars_the_loader_would_interpolate() -> None:
+    config = copy.deepcopy(for_swarm(rendered(), 2))
+    config["services"]["api"]["environment"] = {"PRICE": "$5", "REF": "${HOME}"}
+    text = stack_file(config)
+    assert '"$$5"' in text and '"$${HOME}"' in text
+    assert json.loads(text.replace("$$", "$")) == config
