@@ -20,22 +20,17 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
 
 import images
-from proc import Failed, lines, output, succeeds
+from proc import Failed, Log, lines, output, succeeds
 from wait import TimedOut, until
 
 ROOT = Path(__file__).resolve().parents[1]
 USAGE = "usage: scripts/lab.py up|exec CMD...|host|down (make lab-up NODES=3)"
 
 
-def log(message: str) -> None:
-    print(f"lab: {message}", file=sys.stderr, flush=True)
-
-
-def die(message: str) -> NoReturn:
-    raise SystemExit(f"lab: ERROR: {message}")
+log = Log("lab")
+die = log.die
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 import shlex
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
+from typing import NoReturn
 
 
 class Failed(Exception):
@@ -27,3 +29,16 @@ def succeeds(args: Sequence[str], *, env: Mapping[str, str] | None = None) -> bo
 
 def lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
+
+
+class Log:
+    """`NAME: message` on stderr as the script goes, and `NAME: ERROR: message` as its exit."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, message: str) -> None:
+        print(f"{self.name}: {message}", file=sys.stderr, flush=True)
+
+    def die(self, message: str) -> NoReturn:
+        raise SystemExit(f"{self.name}: ERROR: {message}")

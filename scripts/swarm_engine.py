@@ -2,24 +2,18 @@
 or the lab's manager with LAB=1), what it reports about the stack's services, and the waits
 on that, each saying what did not happen and where to look."""
 
-import sys
 import urllib.request
 from dataclasses import dataclass
-from typing import NoReturn
 
 import stack
-from proc import Failed, lines, output
+from proc import Failed, Log, lines, output
 from wait import until
 
 NO_SCALE = "set SCALE, the api replica count (make swarm-up sets one per core)"
 
 
-def log(message: str) -> None:
-    print(f"swarm: {message}", file=sys.stderr, flush=True)
-
-
-def die(message: str) -> NoReturn:
-    raise SystemExit(f"swarm: ERROR: {message}")
+log = Log("swarm")
+die = log.die
 
 
 @dataclass(frozen=True)
