@@ -2,9 +2,9 @@
 
 A single worker thread runs the jobs in arrival order (FIFO gives the lowest mean
 latency for CPU work on one core), while the event loop stays free to answer health
-checks. A new job is refused at once when the work already admitted (the running job in
-full, plus the waiting ones) would make it wait longer than `max_wait_s`, so overload
-turns into fast 503s instead of a queue that grows without bound.
+checks. A new job is refused at once when the work already admitted (what is left of the
+running job, plus the waiting ones) would make it wait longer than `max_wait_s`, so
+overload turns into fast 503s instead of a queue that grows without bound.
 
 The wait is estimated from each job's size, n + 1 units of work, at a rate in seconds per
 unit that the queue learns from the jobs it ran. A count of jobs could not do that: the
@@ -91,6 +91,11 @@ class JobQueue:
         self._clock = clock
         self._admitted = 0  # the running job plus the waiting ones
         self._units = 0  # their work, n + 1 each
+        # The job on the worker thread: when it started and its units. Set and cleared by
+        # that thread; the event loop only reads it (one tuple, swapped whole). Between a
+        # run's end and its release on the loop, the job counts in full again: briefly
+        # pessimistic, never optimistic.
+        self._running: tuple[float, int] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cpu-job")
 
     @property
@@ -99,9 +104,17 @@ class JobQueue:
 
     @property
     def expected_wait_s(self) -> float | None:
-        """How long a job admitted now would wait; None until a job was timed."""
+        """How long a job admitted now would wait; None until a job was timed. The running
+        job counts for what is left of its estimate: a job nearly done hardly delays the next."""
         rate = self.rate.seconds_per_unit
-        return None if rate is None else self._units * rate
+        if rate is None:
+            return None
+        wait = self._units * rate
+        running = self._running
+        if running is not None:
+            started, units = running
+            wait -= min(units * rate, max(self._clock() - started, 0.0))
+        return wait
 
     async def run(self, fn: Callable[[int], T], n: int) -> T:
         """fn(n), where n sizes the job (its cost grows as n + 1): on the worker thread, or
@@ -136,7 +149,11 @@ class JobQueue:
     def _timed(self, fn: Callable[[int], T], n: int) -> tuple[T, float, float]:
         """The result, when the run started, and how long it took: the run alone, not the queue."""
         started = self._clock()
-        result = fn(n)
+        self._running = (started, n + 1)
+        try:
+            result = fn(n)
+        finally:
+            self._running = None
         return result, started, self._clock() - started
 
     def _release(self, units: int, queued: float, ran: tuple[float, float] | None) -> None:

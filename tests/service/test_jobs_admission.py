@@ -1,6 +1,7 @@
 """JobQueue: admission by the work already waiting, against the bound max_wait_s."""
 
 import asyncio
+import threading
 
 import pytest
 
@@ -27,6 +28,38 @@ def test_admission_weighs_the_work_waiting_not_the_number_of_jobs() -> None:
         await asyncio.gather(*admitted)
 
     check(test, max_wait_s=0.5)
+
+
+def test_the_running_job_counts_only_for_what_is_left_of_it() -> None:
+    """At 1 ms a unit, a running job of n=199 (0.2 s) and a waiting one of n=99 (0.1 s):
+    0.3 s ahead while the first has not run yet, so a new job is refused (0.25 s allowed);
+    0.15 s once it ran 0.15 s, so the new job is admitted; and once it outran its estimate,
+    only the waiting jobs count."""
+    async def test(queue: JobQueue, clock: Clock) -> None:
+        await timed(queue, clock, 0.001)
+        gate, started = clock.gate(), threading.Event()
+        job = clock.job(0.001, gate)
+
+        def running_job(n: int) -> int:
+            started.set()
+            return job(n)
+        admitted = [asyncio.ensure_future(queue.run(running_job, 199))]
+        await asyncio.to_thread(started.wait, 5)
+        admitted.append(asyncio.ensure_future(queue.run(clock.job(0.001, gate), 99)))
+        await until_admitted(queue, 2)
+        assert queue.expected_wait_s == pytest.approx(0.3)
+        with pytest.raises(Overloaded):
+            await queue.run(clock.job(0.001), 0)
+        clock.now += 0.15
+        assert queue.expected_wait_s == pytest.approx(0.15)
+        admitted.append(asyncio.ensure_future(queue.run(clock.job(0.001), 0)))
+        await until_admitted(queue, 3)
+        clock.now += 0.2
+        assert queue.expected_wait_s == pytest.approx(0.101)
+        gate.set()
+        assert await asyncio.gather(*admitted) == [199, 99, 0]
+
+    check(test, max_wait_s=0.25)
 
 
 def test_after_a_run_of_tiny_jobs_huge_ones_still_fill_the_queue() -> None:
