@@ -28,8 +28,8 @@ NGINX_STANDIN=${NGINX_STANDIN:-local/nginx-base:sid-2}
 # The Node reference: the runtime needs only nodejs; npm (for `npm ci` in the build stage)
 # is a second image on top, since Debian's npm brings ~370 packages (node-gyp, python3, dev
 # headers) that the runtime image is better without. The build tag names its base's too.
-NODE_STANDIN=${NODE_STANDIN:-local/node-base:bookworm}
-NODE_BUILD_STANDIN=${NODE_BUILD_STANDIN:-local/node-build:bookworm}
+NODE_STANDIN=${NODE_STANDIN:-local/node-base:sid-24}
+NODE_BUILD_STANDIN=${NODE_BUILD_STANDIN:-local/node-build:sid-24}
 # Monitoring: bookworm's Prometheus 2.42 (with promtool) and nginx exporter 0.11, laid out
 # as the official prom/prometheus and nginx/nginx-prometheus-exporter images are.
 PROMETHEUS_STANDIN=${PROMETHEUS_STANDIN:-local/prometheus-base:bookworm}
@@ -223,9 +223,11 @@ ensure PYPY_IMAGE build_image "$PYPY_STANDIN" sid pypy3,pypy3-venv,ca-certificat
 # nginx >= 1.27.3 is needed for `server ... resolve` in an upstream; bookworm has 1.22,
 # sid has 1.30. https://nginx.org/en/docs/http/ngx_http_upstream_module.html#resolve
 ensure NGINX_IMAGE build_image "$NGINX_STANDIN" sid nginx,ca-certificates nginx_like_official
-# Node.js 18 (bookworm's) runs the reference's Express 5; Debian's node trusts the system
-# CA bundle, so npm in `docker build` trusts the host's CAs with no extra setting.
-ensure NODE_IMAGE build_image "$NODE_STANDIN" bookworm nodejs,ca-certificates
+# Node.js 24, the current LTS, from sid (bookworm's 18 is end of life): a yardstick should
+# be the best of its kind. It runs the reference's Express 5; Debian's node trusts the
+# system CA bundle, so npm in `docker build` trusts the host's CAs with no extra setting.
+# https://nodejs.org/en/about/previous-releases
+ensure NODE_IMAGE build_image "$NODE_STANDIN" sid nodejs,ca-certificates
 ensure NODE_BUILD_IMAGE derive_image "$NODE_BUILD_STANDIN" "$NODE_STANDIN" npm
 # Monitoring (monitoring/): Prometheus with promtool (make monitor-check), and the exporter
 # of nginx's stub_status. wget: compose's healthcheck, as busybox's in the official image

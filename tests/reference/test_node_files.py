@@ -48,7 +48,7 @@ def dockerfile(instruction: str) -> list[str]:
 
 
 def test_dockerfile_installs_from_the_lockfile_and_runs_as_a_user() -> None:
-    assert dockerfile("ARG")[:2] == ["NODE_IMAGE=node:20-slim", "NODE_BUILD_IMAGE=${NODE_IMAGE}"]
+    assert dockerfile("ARG")[:2] == ["NODE_IMAGE=node:24-slim", "NODE_BUILD_IMAGE=${NODE_IMAGE}"]
     assert [run for run in dockerfile("RUN") if "npm" in run] == ["npm ci --omit=dev --no-audit --no-fund"]
     assert dockerfile("USER") == ["10001:10001"]
     assert dockerfile("CMD") == ['["node", "app.js"]'], "exec form: the primary gets SIGTERM"
@@ -87,7 +87,7 @@ def test_compose_reads_node_image_from_the_root_env(docker: None, tmp_path: Path
     assert args == {"NODE_IMAGE": "example/node:run", "NODE_BUILD_IMAGE": "example/node:build"}
     (tmp_path / ".env").unlink()
     args = compose_config(copy / "compose.yml", cwd=tmp_path)["services"]["node"]["build"]["args"]
-    assert args == {"NODE_IMAGE": "node:20-slim", "NODE_BUILD_IMAGE": "node:20-slim"}
+    assert args == {"NODE_IMAGE": "node:24-slim", "NODE_BUILD_IMAGE": "node:24-slim"}
 
 
 def test_compose_runs_the_cluster_directly_and_hardened(docker: None) -> None:
