@@ -174,8 +174,11 @@ derive_image() {
     # The chroot shares the host's network, so apt needs the host's resolver (docker
     # replaces this file in every container anyway).
     as_root cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
+    # sid's Release file says how long it is valid (a week); a mirror that serves a snapshot
+    # outlives that, and apt would refuse the index. Its signature is still checked.
+    # https://manpages.debian.org/apt.conf.5#Acquire::Check-Valid-Until
     {
-        as_root chroot "$rootfs" apt-get update -qq &&
+        as_root chroot "$rootfs" apt-get -o Acquire::Check-Valid-Until=false update -qq &&
             as_root chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive \
                 apt-get install -y -qq --no-install-recommends "${packages[@]}"
     } >"$rootfs.log" 2>&1 || {
