@@ -9,11 +9,10 @@ Works on the stack of the current compose project (COMPOSE_PROJECT_NAME is honou
 
 import os
 import shlex
-import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import NoReturn
+
+from proc import Failed, Log, output, succeeds
 
 ROOT = Path(__file__).resolve().parents[1]
 # Longer than nginx's resolver valid=2s (nginx/conf.d/resolver.conf): not an event to wait
@@ -23,40 +22,25 @@ SETTLE_S = 3
 STOP_TIMEOUT_S = 30
 
 
-def log(message: str) -> None:
-    print(f"rollout: {message}", file=sys.stderr, flush=True)
-
-
-def die(message: str) -> NoReturn:
-    raise SystemExit(f"rollout: ERROR: {message}")
-
-
-def run(args: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, capture_output=True, text=True)
-
-
-def must(args: list[str]) -> str:
-    done = run(args)
-    if done.returncode != 0:
-        die(f"`{shlex.join(args)}` failed: {done.stderr.strip()}")
-    return done.stdout.strip()
+log = Log("rollout")
+die = log.die
 
 
 def replace(compose: list[str], old: str, step: str, replicas: int, settle_s: float, stop_timeout_s: int) -> None:
     """One step: a new replica up and healthy, then the old one drained and removed."""
     log(f"{step} starting a new replica and waiting until it is healthy")
-    started = run([*compose, "up", "-d", "--no-recreate", "--no-deps", "--wait", "--scale", f"api={replicas + 1}",
-                   "api"])
-    if started.returncode != 0:
-        print("\n".join((started.stdout + started.stderr).splitlines()[-15:]), file=sys.stderr)
-        die(f"the new replica did not become healthy; the old ones still serve. See: {shlex.join(compose)} logs api")
+    try:
+        output([*compose, "up", "-d", "--no-recreate", "--no-deps", "--wait", "--scale", f"api={replicas + 1}", "api"])
+    except Failed as exc:
+        die(f"the new replica did not become healthy; the old ones still serve ({exc}). "
+            f"See: {shlex.join(compose)} logs api")
     time.sleep(settle_s)
     log(f"{step} draining old replica {old[:12]} (SIGTERM, up to {stop_timeout_s}s)")
-    must(["docker", "stop", "-t", str(stop_timeout_s), old])
-    code = must(["docker", "inspect", "-f", "{{.State.ExitCode}}", old])
+    output(["docker", "stop", "-t", str(stop_timeout_s), old])
+    code = output(["docker", "inspect", "-f", "{{.State.ExitCode}}", old])
     if code != "0":
         log(f"warning: {old[:12]} exited with {code} instead of 0: it did not drain cleanly")
-    must(["docker", "rm", old])
+    output(["docker", "rm", old])
 
 
 def main() -> None:
@@ -66,19 +50,21 @@ def main() -> None:
     stop_timeout_s = int(os.environ.get("STOP_TIMEOUT_S", STOP_TIMEOUT_S))
     # Stopped replicas (killed, crashed) would count towards --scale and be restarted on the
     # old image instead of new ones being created: remove them first.
-    run([*compose, "rm", "-f", "api"])
-    listed = run([*compose, "ps", "-q", "--status", "running", "api"])
-    old = listed.stdout.split()
-    if listed.returncode != 0 or not old:
+    succeeds([*compose, "rm", "-f", "api"])
+    old = output([*compose, "ps", "-q", "--status", "running", "api"]).split()
+    if not old:
         die("no running api replica in this compose project; start one with: make up")
     log(f"replacing {len(old)} replicas, one at a time")
     for step, replica in enumerate(old, start=1):
         replace(compose, replica, f"[{step}/{len(old)}]", len(old), settle_s, stop_timeout_s)
     for replica in old:
-        if run(["docker", "ps", "-q", "--filter", f"id={replica}"]).stdout.strip():
+        if output(["docker", "ps", "-q", "--filter", f"id={replica}"]):
             die(f"old replica {replica[:12]} still runs: the rollout is incomplete")
     log(f"done: {len(old)} new replicas serve")
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except Failed as exc:
+        die(str(exc))

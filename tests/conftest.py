@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# `app` is installed into .venv (scripts/setup.sh); the scripts and the log exporter are
+# on the path through pytest.ini's pythonpath.
 ROOT = Path(__file__).resolve().parents[1]
-# The nginx log exporter's package, importable as its image runs it (from its own folder);
-# `app` needs no such line: scripts/setup.sh installs the service into .venv.
-sys.path.insert(0, str(ROOT / "monitoring" / "nginx-log-exporter"))
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

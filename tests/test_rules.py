@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
+import rollout
 from app.settings import Settings
 from app.work import sum_down
-from scripts import rollout
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.config
