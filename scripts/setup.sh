@@ -93,9 +93,10 @@ check_k6() {
     log "$("$VENV/bin/k6" version | head -n 1)"
 }
 
-# ensure_base_images VAR...: the base images named by these variables (PYTHON_IMAGE...),
-# pulled when a registry answers, else stand-ins built offline. Each target asks for the
-# ones it runs (Makefile), so a first `make bench` builds only the stack's.
+# ensure_base_images [VAR...]: the base images named by these variables (PYTHON_IMAGE...;
+# none: every one scripts/images.py knows), pulled when a registry answers, else stand-ins
+# built offline. Each target asks for the ones it runs (Makefile), so a first `make bench`
+# builds only the stack's.
 ensure_base_images() {
     # Stand-ins an earlier run built are brought to the current recipe (a new tag), so an
     # old one is not silently reused; anything else .env names is left alone.
@@ -108,7 +109,7 @@ ensure_base_images() {
         pull=0  # one failed pull: no registry answers, so do not wait on the others
         missing+=("$var")
     done < <("$VENV/bin/python" scripts/images.py --env "$@")
-    if [ "${#missing[@]}" = 0 ]; then log "base images present: $*"; return; fi
+    if [ "${#missing[@]}" = 0 ]; then log "base images present: ${*:-all of them}"; return; fi
     log "no container registry answers: building stand-ins for ${missing[*]} (first use, about a minute each)"
     bash scripts/offline-images.sh "${missing[@]}"  # installs debootstrap; runs it through sudo when not root
 }
@@ -136,14 +137,12 @@ ensure_lint_tools() {
     echo "$want" >"$stamp"
 }
 
-# Every base image: what `make test` runs (the stack on both runtimes, the Node reference,
-# monitoring, the swarm lab's registry).
-ALL_IMAGES=(PYTHON_IMAGE PYPY_IMAGE NGINX_IMAGE NODE_IMAGE NODE_BUILD_IMAGE PROMETHEUS_IMAGE
-    NGINX_EXPORTER_IMAGE REGISTRY_IMAGE)
 core() { ensure_docker; ensure_venv; ensure_compose; check_k6; }
 
 case ${1:-all} in
-    all) core; ensure_ab; ensure_host_nginx; ensure_base_images "${ALL_IMAGES[@]}" ;;
+    # make test runs every base image: the stack on both runtimes, the Node reference,
+    # monitoring, the swarm lab's registry.
+    all) core; ensure_ab; ensure_host_nginx; ensure_base_images ;;
     # make up, make bench...: the tools, then only the base images that target runs.
     images) shift; core; ensure_base_images "$@" ;;
     # make bench-host: no Docker at all.

@@ -69,8 +69,10 @@ def connect(settings: Settings, environ: Mapping[str, str]) -> Swarm:
 
 
 def lb_node(swarm: Swarm) -> str:
-    """The node nginx runs on: SWARM_LB_NODE as compose reads it (environment, .env), else this one."""
-    return images.variable("SWARM_LB_NODE") or swarm.docker("info", "--format", "{{.Swarm.NodeID}}")
+    """The node nginx runs on: SWARM_LB_NODE as compose reads it (environment, .env), else
+    this one; for `config` outside a swarm, a stand-in."""
+    this = swarm.docker("info", "--format", "{{.Swarm.NodeID}}")
+    return images.variable("SWARM_LB_NODE") or this or "THIS_NODE"
 
 
 def build_image(swarm: Swarm, image: str) -> None:
@@ -180,10 +182,8 @@ def cmd_down(swarm: Swarm) -> None:
 
 
 def cmd_config(swarm: Swarm) -> None:
-    """No swarm needed: a node id of this engine if it has one, else a stand-in."""
-    this = subprocess.run(["docker", "info", "--format", "{{.Swarm.NodeID}}"], capture_output=True,
-                          text=True, env=swarm.swarm_env).stdout.strip()
-    config = swarm.render(images.variable("SWARM_LB_NODE") or this or "THIS_NODE")
+    """No swarm needed: nginx's node is a stand-in outside one."""
+    config = swarm.render(lb_node(swarm))
     print(output(["docker", "stack", "config", "-c", "-"], stdin=stack.stack_file(config), env=swarm.swarm_env))
 
 
