@@ -90,13 +90,13 @@ class Settings:
     node_port: int              # `runtimes`: where the Node reference (reference/node-cluster) publishes
     runtimes_vus: int           # `runtimes`: the one fixed concurrency of every profile's capacity search
     api_image: str | None       # API_IMAGE for the Docker backend; "{runtime}" in it becomes cpython or pypy
+    nginx: str                  # the host backend's nginx binary; empty: searched for (backends/host.py)
+    host_replica_port: int      # the host backend's first replica port, then one up per replica
+    cost_requests: int          # `cost`: requests of the article's job (both parts)
+    cost_cheap_requests: int    # `cost`, metrics on vs off: requests of the cheap job
+    cost_port: int              # `cost`, metrics on vs off: the first of the two replicas' ports
     monitor: bool = False       # MONITOR=1: compose's monitoring profile, k6 remote write, PromQL per run
     prometheus_port: int = 9090
-    nginx: str = ""             # the host backend's nginx binary; empty: searched for (backends/host.py)
-    host_replica_port: int = 18001  # the host backend's first replica port, then one up per replica
-    cost_requests: int = 300    # `cost`: requests of the article's job (both parts)
-    cost_cheap_requests: int = 12000  # `cost`, metrics on vs off: requests of the cheap job
-    cost_port: int = 18701      # `cost`, metrics on vs off: the first of the two replicas' ports
 
     @classmethod
     def from_env(cls) -> Settings:

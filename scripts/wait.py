@@ -1,4 +1,5 @@
-"""The one polling helper of the scripts: wait for an event, never a fixed time.
+"""The one polling helper of the scripts, and of the tests through tests/wait.py: wait for an
+event, never a fixed time.
 
     until(engine_answers, 120, "the engine of node 2 to start", "See: docker logs lab-2")
 

@@ -1,4 +1,8 @@
-"""The suite's one way to wait: poll for an event until a deadline, then fail saying what was seen."""
+"""The suite's one way to wait: poll for an event until a deadline, then fail saying what was seen.
+
+The polling loop itself is the scripts' (scripts/wait.py, on the path through pytest.ini);
+here it reads a value, judges it, and fails as a test does, with the last value seen.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,15 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from wait import TimedOut
+from wait import until as poll
+
 T = TypeVar("T")
 
 
-def _reached(what: str, value: T, done: Callable[[T], bool], started: float, timeout: float,
-             describe: Callable[[T], str] | None) -> bool:
-    if done(value):
-        return True
-    if time.monotonic() - started >= timeout:
-        seen = describe(value) if describe else f"last seen: {value!r}"
-        raise AssertionError(f"{what}: not within {timeout} s; {seen}")
-    return False
+def _failure(what: str, timeout: float, value: T, describe: Callable[[T], str] | None) -> AssertionError:
+    seen = describe(value) if describe else f"last seen: {value!r}"
+    return AssertionError(f"{what}: not within {timeout} s; {seen}")
 
 
 def until(what: str, read: Callable[[], T], done: Callable[[T], bool], timeout: float,
@@ -25,15 +27,25 @@ def until(what: str, read: Callable[[], T], done: Callable[[T], bool], timeout: 
     """Poll read() until done(value): the value and the seconds it took. Past `timeout` it
     fails, naming `what` and describe(the last value) (by default, its repr)."""
     started = time.monotonic()
-    while not _reached(what, value := read(), done, started, timeout, describe):
-        time.sleep(every_s)  # the polling beat, not a guess at how long the event takes
-    return value, time.monotonic() - started
+    seen: list[T] = []
+
+    def reached() -> bool:
+        seen[:] = [read()]
+        return done(seen[0])
+
+    try:
+        poll(reached, timeout, what, interval_s=every_s)
+    except TimedOut:
+        raise _failure(what, timeout, seen[0], describe) from None
+    return seen[0], time.monotonic() - started
 
 
 async def until_async(what: str, read: Callable[[], T], done: Callable[[T], bool], timeout: float,
                       every_s: float = 0.005, describe: Callable[[T], str] | None = None) -> tuple[T, float]:
     """until() inside an event loop, which keeps running while it waits."""
     started = time.monotonic()
-    while not _reached(what, value := read(), done, started, timeout, describe):
+    while not done(value := read()):
+        if time.monotonic() - started >= timeout:
+            raise _failure(what, timeout, value, describe)
         await asyncio.sleep(every_s)
     return value, time.monotonic() - started

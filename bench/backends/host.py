@@ -34,7 +34,7 @@ from ..settings import ROOT, BenchError, Settings
 from . import probe
 
 
-def find_nginx(configured: str = "") -> str:
+def find_nginx(configured: str) -> str:
     """NGINX (Settings.nginx) when set, else the first nginx found."""
     unpacked = ROOT / ".venv" / "nginx" / "usr" / "sbin" / "nginx"  # scripts/setup.sh puts it there
     for candidate in (configured, shutil.which("nginx") or "", "/usr/sbin/nginx", str(unpacked)):

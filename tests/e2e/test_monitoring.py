@@ -157,7 +157,7 @@ def test_nginx_retries_are_counted_from_its_access_log(monitored: Stack, prometh
 
 def test_k6_writes_its_own_metrics_into_prometheus(monitored: Stack, prometheus: Prometheus, tmp_path: Path,
                                                     tally) -> None:
-    """What `MONITOR=1 make bench` does (bench/monitoring.py): k6's view beside the replicas'."""
+    """What `MONITOR=1 make bench` does (bench/resources/prometheus.py): k6's view beside the replicas'."""
     at(monitored, prometheus, 3)
     summary = tmp_path / "k6-summary.json"
     env = {**os.environ, "K6_PROMETHEUS_RW_SERVER_URL": f"http://127.0.0.1:{PROMETHEUS_PORT}/api/v1/write"}

@@ -1,4 +1,4 @@
-"""bench/breakdown.py: the layers of a request's CPU are differences of measured paths."""
+"""bench/studies/breakdown.py: the layers of a request's CPU are differences of measured paths."""
 
 import pytest
 

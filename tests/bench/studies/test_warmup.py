@@ -1,4 +1,4 @@
-"""bench/warmup.py: the environment it sets for compose is put back, and its table."""
+"""bench/studies/warmup.py: the environment it sets for compose is put back, and its table."""
 
 import os
 
