@@ -131,13 +131,14 @@ def test_a_full_queue_drains_within_the_graceful_shutdown() -> None:
     assert wait + JOB_CEILING_S <= graceful, f"max_wait_s {wait}s + a job vs graceful shutdown {graceful}s"
 
 
-def test_nginx_waits_longer_than_a_full_queue_takes() -> None:
-    """conf.d/proxy.conf: "A job costs at most ~1 s, plus queueing; 30 s read means a stuck
-    replica." The last job admitted waits at most max_wait_s, then runs: both must fit in
-    proxy_read_timeout."""
+def test_nginx_waits_longer_than_the_longest_admitted_job_takes() -> None:
+    """conf.d/proxy.conf: "The read timeout follows the longest job a replica admits": it
+    waits at most max_wait_s, then runs the largest job, at half speed while the other lane
+    shares the core. All of it must fit in proxy_read_timeout, with room; and no more than
+    twice that, since a lost node stalls a request for the whole timeout."""
     read_timeout = seconds(nginx_one("proxy_read_timeout"))
-    wait = DEFAULTS.max_wait_s
-    assert wait + JOB_CEILING_S < read_timeout, f"max_wait_s {wait}s + a job vs {read_timeout}s"
+    longest = DEFAULTS.max_wait_s + 2 * JOB_CEILING_S
+    assert longest < read_timeout <= 2 * longest, f"max_wait_s + 2 x a job ({longest}s) vs {read_timeout}s"
 
 
 def test_the_largest_job_fits_its_ceiling() -> None:
@@ -225,13 +226,16 @@ def test_nginx_error_messages_quote_the_real_limits() -> None:
 
 def test_the_benchmark_cools_down_longer_than_nginx_benches_a_replica() -> None:
     """bench/runner.py: "After an overloaded step nginx keeps each replica that failed out
-    for fail_timeout; the next rate must start with all of them back." """
+    for fail_timeout; the next rate must start with all of them back." With max_fails=0
+    (upstream.conf) nginx benches none: then the 503s of shedding must be what it retries."""
     from bench.runner import COOL_DOWN_S
 
     server = nginx_one("server", "upstream.conf")
+    if re.search(r"\bmax_fails=0\b", server):
+        assert "http_503" in nginx_one("proxy_next_upstream").split()
+        return
     fail_timeout = re.search(r"fail_timeout=(\w+)", server)
-    assert fail_timeout, f"upstream.conf's server line sets no fail_timeout: {server}"
-    assert COOL_DOWN_S > seconds(fail_timeout[1]), f"cool-down {COOL_DOWN_S}s vs nginx {server}"
+    assert COOL_DOWN_S > seconds(fail_timeout[1] if fail_timeout else "10s"), f"cool-down {COOL_DOWN_S}s vs {server}"
 
 
 def test_a_replica_accepts_more_connections_than_one_nginx_worker_keeps_idle() -> None:

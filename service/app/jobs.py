@@ -1,20 +1,20 @@
-"""Run CPU jobs off the event loop, one at a time, admitted by the wait they would face.
+"""Run CPU jobs off the event loop, admitted by the wait they would face.
 
-A single worker thread runs the jobs in arrival order (FIFO gives the lowest mean
-latency for CPU work on one core), while the event loop stays free to answer health
-checks. A new job is refused at once when the work already admitted (what is left of the
-running job, plus the waiting ones) would make it wait longer than `max_wait_s`, so
+A worker thread runs the jobs in arrival order (FIFO gives the lowest mean latency for
+CPU work on one core), while the event loop stays free to answer health checks. Jobs
+estimated over `long_job_s` get a second thread: the GIL shares the core between the two,
+so a short job never waits for a long one to end, and a long one still runs as soon as it
+comes. A new job is refused at once when the work already admitted (what is left of the
+running jobs, plus the waiting ones) would make it wait longer than `max_wait_s`, so
 overload turns into fast 503s instead of a queue that grows without bound.
 
 The wait is estimated from each job's size, n + 1 units of work, at a rate in seconds per
 unit that the queue learns from the jobs it ran. A count of jobs could not do that: the
-same job takes ~35 ms on CPython and ~0.8 ms on PyPy, and n ranges over 10**7.
-"""
+same job takes ~35 ms on CPython and ~0.8 ms on PyPy, and n ranges over 10**7."""
 
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,6 +24,17 @@ T = TypeVar("T")
 
 # How much the estimate keeps of its past at each timed job: about the last 10 jobs count.
 KEEP = 0.9
+# How long a thread that wants the GIL waits before the running one must hand it over
+# (CPython's default: 5 ms; PyPy follows it too). create_app sets it for the process: a
+# short job that comes in beside a long one starts within it, and so does the event loop.
+# 1 ms halved the short jobs' p95 under mixed sizes (docs/benchmark.md, balancing).
+# https://docs.python.org/3/library/sys.html#sys.setswitchinterval
+SWITCH_INTERVAL_S = 0.001
+# A job shorter than this runs on the event loop when no job is admitted: handing it to
+# the thread and back costs ~0.5 ms on PyPy (docs/runtimes.md), more than the article's
+# job itself there. 5 ms, CPython's default switch interval: how long a job on the thread
+# could keep the loop waiting before this queue shortened the interval.
+INLINE_MAX_S = 0.005
 
 
 def _seconds(value: float) -> str:
@@ -75,90 +86,121 @@ def _ignore(waited: float, took: float) -> None:
     pass
 
 
-class JobQueue:
-    def __init__(self, max_wait_s: float, clock: Callable[[], float] = time.perf_counter,
-                 inline_max_s: float | None = None, on_job: JobObserver = _ignore) -> None:
-        self.max_wait_s = max_wait_s
-        self.on_job = on_job
-        self.shed = 0  # jobs refused with Overloaded since the start
-        # A job shorter than this runs on the event loop when the worker is idle: handing it
-        # to the thread and back costs ~0.5 ms on PyPy (docs/runtimes.md), more than the
-        # article's job itself there. The bound is the GIL's switch interval (5 ms), the
-        # time a job on the thread may already keep the loop from running anyway.
-        # https://docs.python.org/3/library/sys.html#sys.setswitchinterval
-        self.inline_max_s = sys.getswitchinterval() if inline_max_s is None else inline_max_s
-        self.rate = RunRate()
-        self._clock = clock
-        self._admitted = 0  # the running job plus the waiting ones
-        self._units = 0  # their work, n + 1 each
+class Lane:
+    """One worker thread and the jobs admitted to it: the running one plus the waiting ones."""
+
+    def __init__(self, name: str) -> None:
+        self.admitted = 0
+        self.units = 0  # their work, n + 1 each
         # The job on the worker thread: when it started and its units. Set and cleared by
         # that thread; the event loop only reads it (one tuple, swapped whole). Between a
         # run's end and its release on the loop, the job counts in full again: briefly
         # pessimistic, never optimistic.
-        self._running: tuple[float, int] | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cpu-job")
+        self.running: tuple[float, int] | None = None
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"cpu-{name}")
+
+    def work_s(self, rate: float, now: float) -> float:
+        """Seconds of work admitted here: the running job counts for what is left of it."""
+        work = self.units * rate
+        running = self.running
+        if running is not None:
+            started, units = running
+            work -= min(units * rate, max(now - started, 0.0))
+        return work
+
+
+class JobQueue:
+    def __init__(self, max_wait_s: float, *, long_job_s: float, clock: Callable[[], float] = time.perf_counter,
+                 inline_max_s: float | None = None, on_job: JobObserver = _ignore) -> None:
+        self.max_wait_s = max_wait_s
+        self.long_job_s = long_job_s
+        self.on_job = on_job
+        self.shed = 0  # jobs refused with Overloaded since the start
+        self.inline_max_s = INLINE_MAX_S if inline_max_s is None else inline_max_s
+        self.rate = RunRate()
+        self._clock = clock
+        # Jobs estimated over long_job_s run on a second thread. The GIL lets one thread
+        # run at a time and hands it over every switch interval, so a short job that comes
+        # in behind a long one shares the core with it at once, instead of waiting for its
+        # end: the core is shared, not doubled.
+        self._short, self._long = Lane("job"), Lane("long-job")
 
     @property
     def admitted(self) -> int:
-        return self._admitted
+        return self._short.admitted + self._long.admitted
+
+    @property
+    def running(self) -> int:
+        """Jobs on a worker thread now: one per busy lane."""
+        return (self._short.admitted > 0) + (self._long.admitted > 0)
 
     @property
     def expected_wait_s(self) -> float | None:
-        """How long a job admitted now would wait; None until a job was timed. The running
-        job counts for what is left of its estimate: a job nearly done hardly delays the next."""
+        """How long a job admitted now would wait, in the lane that waits longer; None until
+        a job was timed. A job nearly done hardly delays the next."""
         rate = self.rate.seconds_per_unit
         if rate is None:
             return None
-        wait = self._units * rate
-        running = self._running
-        if running is not None:
-            started, units = running
-            wait -= min(units * rate, max(self._clock() - started, 0.0))
-        return wait
+        return max(self._wait_s(lane, rate) for lane in (self._short, self._long))
+
+    def _wait_s(self, lane: Lane, rate: float) -> float:
+        # Two busy lanes split the core: the work ahead in this lane runs at half speed for
+        # as long as the other lane has work too.
+        now = self._clock()
+        mine = lane.work_s(rate, now)
+        other = (self._long if lane is self._short else self._short).work_s(rate, now)
+        return mine + min(mine, other)
+
+    def _lane(self, units: int, rate: float | None) -> Lane:
+        if self.long_job_s and rate is not None and units * rate > self.long_job_s:
+            return self._long
+        return self._short
 
     async def run(self, fn: Callable[[int], T], n: int) -> T:
-        """fn(n), where n sizes the job (its cost grows as n + 1): on the worker thread, or
-        at once on the event loop when the worker is idle and the job is known to be short."""
-        self._check_wait()
+        """fn(n), where n sizes the job (its cost grows as n + 1): on a worker thread, or
+        at once on the event loop when no job is admitted and this one is known to be short."""
         units = n + 1
         rate = self.rate.seconds_per_unit
+        lane = self._lane(units, rate)
+        self._check_wait(lane, rate)
         queued = self._clock()
-        if not self._admitted and rate is not None and units * rate < self.inline_max_s:
-            result, started, took = self._timed(fn, n)
+        if not self.admitted and rate is not None and units * rate < self.inline_max_s:
+            result, started, took = self._timed(lane, fn, n)
             self._observe(units, queued, (started, took))
             return result
         loop = asyncio.get_running_loop()
-        self._admitted += 1
-        self._units += units
-        future = self._executor.submit(self._timed, fn, n)
+        lane.admitted += 1
+        lane.units += units
+        future = lane.executor.submit(self._timed, lane, fn, n)
         # Release the slot when the job really ends, not when the caller stops waiting:
         # a job that already runs cannot be cancelled and still holds the core.
-        future.add_done_callback(lambda done: loop.call_soon_threadsafe(self._release, units, queued, _ran(done)))
+        future.add_done_callback(
+            lambda done: loop.call_soon_threadsafe(self._release, lane, units, queued, _ran(done)))
         result, _, _ = await asyncio.wrap_future(future)
         return result
 
-    def _check_wait(self) -> None:
-        if not self._admitted:
-            return  # an idle replica takes any job: nothing makes it wait
-        wait = self.expected_wait_s
+    def _check_wait(self, lane: Lane, rate: float | None) -> None:
+        if not lane.admitted:
+            return  # an idle lane takes any job: nothing makes it wait
+        wait = None if rate is None else self._wait_s(lane, rate)
         # A bound of 0 means no waiting at all, which needs no estimate: any job takes time.
         if self.max_wait_s == 0 or (wait is not None and wait > self.max_wait_s):
             self.shed += 1
-            raise Overloaded(self._admitted, wait, self.max_wait_s)
+            raise Overloaded(self.admitted, wait, self.max_wait_s)
 
-    def _timed(self, fn: Callable[[int], T], n: int) -> tuple[T, float, float]:
+    def _timed(self, lane: Lane, fn: Callable[[int], T], n: int) -> tuple[T, float, float]:
         """The result, when the run started, and how long it took: the run alone, not the queue."""
         started = self._clock()
-        self._running = (started, n + 1)
+        lane.running = (started, n + 1)
         try:
             result = fn(n)
         finally:
-            self._running = None
+            lane.running = None
         return result, started, self._clock() - started
 
-    def _release(self, units: int, queued: float, ran: tuple[float, float] | None) -> None:
-        self._admitted -= 1
-        self._units -= units
+    def _release(self, lane: Lane, units: int, queued: float, ran: tuple[float, float] | None) -> None:
+        lane.admitted -= 1
+        lane.units -= units
         self._observe(units, queued, ran)
 
     def _observe(self, units: int, queued: float, ran: tuple[float, float] | None) -> None:
@@ -169,7 +211,8 @@ class JobQueue:
         self.on_job(max(started - queued, 0.0), took)
 
     def shutdown(self) -> None:
-        self._executor.shutdown(wait=True)
+        for lane in (self._short, self._long):
+            lane.executor.shutdown(wait=True)
 
 
 def _ran(done: Future[tuple[T, float, float]]) -> tuple[float, float] | None:

@@ -2,6 +2,7 @@
 
 
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,7 +15,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import runtime
-from .jobs import JobQueue, Overloaded
+from .jobs import SWITCH_INTERVAL_S, JobQueue, Overloaded
 from .metrics import ReplicaMetrics, RequestMetrics
 from .settings import Settings
 from .work import DEFAULT_N, sum_down
@@ -52,7 +53,8 @@ def begin_drain(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
-    jobs = JobQueue(settings.max_wait_s)
+    sys.setswitchinterval(SWITCH_INTERVAL_S)  # for the process: each worker of --workers builds its own app
+    jobs = JobQueue(settings.max_wait_s, long_job_s=settings.long_job_s)
     runtime_name = runtime.name()
 
     @asynccontextmanager

@@ -81,10 +81,11 @@ class QueueCollector(Collector):
                      "python_version": platform.python_version(), "version": version}
 
     def collect(self) -> Iterator[Metric]:
-        admitted = self.jobs.admitted  # one worker thread: at most one of them runs
-        yield GaugeMetricFamily("api_jobs_running", "Jobs running now (0 or 1).", value=min(admitted, 1))
-        yield GaugeMetricFamily("api_jobs_waiting", "Jobs admitted and waiting for the worker.",
-                                value=max(admitted - 1, 0))
+        running = self.jobs.running
+        yield GaugeMetricFamily("api_jobs_running", "Jobs running now (0 to 2: a short and a long one).",
+                                value=running)
+        yield GaugeMetricFamily("api_jobs_waiting", "Jobs admitted and waiting for a worker thread.",
+                                value=self.jobs.admitted - running)
         wait = self.jobs.expected_wait_s
         yield GaugeMetricFamily("api_expected_wait_seconds", "What a job admitted now would wait (the "
                                 "admission estimate; 0 until a job was timed).", value=wait or 0.0)

@@ -104,6 +104,10 @@ class Settings:
     # full, plus the waiting ones, each estimated from its n) before the replica sheds it
     # with 503 + Retry-After: ~14 of the article's jobs on CPython, ~600 on PyPy. 0: none wait.
     max_wait_s: float = 0.5
+    # Jobs estimated over this many seconds run on a second worker thread, which shares the
+    # core with the first (app/jobs.py): a short job that comes in behind a long one starts
+    # within the GIL's switch interval (1 ms, app/jobs.py) instead of after it. 0: one thread, all FIFO.
+    long_job_s: float = 0.02
     retry_after_s: int = 1
     # Connections uvicorn accepts before it answers 503 itself (--limit-concurrency).
     limit_concurrency: int = 256
@@ -136,6 +140,7 @@ class Settings:
             port=_int(env, "API_PORT", cls.port, 1, 65535),
             max_n=_int(env, "API_MAX_N", cls.max_n, 0, MAX_N_CEILING),
             max_wait_s=_float(env, "API_MAX_WAIT_S", cls.max_wait_s, 0, 60),
+            long_job_s=_float(env, "API_LONG_JOB_S", cls.long_job_s, 0, 60),
             retry_after_s=_int(env, "API_RETRY_AFTER_S", cls.retry_after_s, 1, 3600),
             limit_concurrency=_int(env, "API_LIMIT_CONCURRENCY", cls.limit_concurrency, 1, 100_000),
             keep_alive_s=_int(env, "API_KEEP_ALIVE_S", cls.keep_alive_s, 1, 3600),

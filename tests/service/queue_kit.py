@@ -39,12 +39,12 @@ class Clock:
 Test = Callable[[JobQueue, Clock], Awaitable[None]]
 
 
-def check(test: Test, max_wait_s: float, inline_max_s: float = 0) -> None:
+def check(test: Test, max_wait_s: float, inline_max_s: float = 0, long_job_s: float = 0) -> None:
     """The test against a fresh queue. Whatever it does, its gates open and its jobs end
     before pytest reports: a job left blocked would outlive the event loop. By default no
     job runs inline (on the event loop), where a gate would block the loop itself."""
     clock = Clock()
-    queue = JobQueue(max_wait_s, clock=clock, inline_max_s=inline_max_s)
+    queue = JobQueue(max_wait_s, long_job_s=long_job_s, clock=clock, inline_max_s=inline_max_s)
 
     async def main() -> None:
         # A failed test leaves callers whose exception nobody awaited. asyncio would log them
