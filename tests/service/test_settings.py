@@ -9,9 +9,10 @@ pytestmark = pytest.mark.unit
 
 # A valid value other than the default for every setting, under its API_* name.
 NON_DEFAULTS = {
-    "replica_id": "r7", "host": "127.0.0.2", "port": "9001", "max_n": "1000", "max_wait_s": "0.25", "long_job_s": "0.05",
-    "retry_after_s": "4", "limit_concurrency": "9", "keep_alive_s": "31", "graceful_shutdown_s": "5",
-    "forwarded_allow_ips": "10.1.2.3", "access_log": "true", "log_level": "debug", "warmup_s": "1.5",
+    "replica_id": "r7", "host": "127.0.0.2", "port": "9001", "max_n": "1000", "max_wait_s": "0.25",
+    "long_job_s": "0.05", "retry_after_s": "4", "limit_concurrency": "9", "keep_alive_s": "31",
+    "graceful_shutdown_s": "5", "forwarded_allow_ips": "10.1.2.3", "access_log": "true", "log_level": "debug",
+    "warmup_s": "1.5",
     "metrics": "false",
 }
 
