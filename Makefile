@@ -238,6 +238,11 @@ bench-rate: ## High request rates: nginx + SCALE replicas vs uvicorn --workers S
 	$(SETUP) images $(STACK_IMAGES)
 	$(PY) -m bench rate
 
+.PHONY: bench-balance
+bench-balance: ## Balancing methods on mixed job sizes (JOB_MIX, BALANCE_LOADS): round-robin vs least_conn vs the shipped stack, vs --workers, one slow replica
+	$(SETUP) images $(STACK_IMAGES)
+	$(PY) -m bench balance
+
 .PHONY: bench-runtimes
 bench-runtimes: ## CPython and PyPy (1 and SCALE replicas) and the article's Node cluster: its test, then capacity at RUNTIMES_VUS
 	$(SETUP) images $(RUNTIME_IMAGES) $(NODE_IMAGES)

@@ -1,4 +1,5 @@
-"""python -m bench {compare,sweep,rate,runtimes,breakdown,warmup,cost}: the Makefile's bench targets show the calls."""
+"""python -m bench {compare,sweep,rate,balance,runtimes,breakdown,warmup,cost}: the Makefile's
+bench targets show the calls."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=(
         "Benchmark the api with k6. Settings come from the environment: RATE, DURATION, VUS, SCALE "
         "(default: one replica per core), REPEAT, PROBE_DURATION, HTTP_PORT, WORKERS_PORT, P95_MS, P99_MS, "
-        "RATE_P95_MS, SWEEP_SCALES, SWEEP_DURATION, SWEEP_RUNS, RUNTIMES_VUS, NODE_PORT, API_IMAGE, BENCH_PROJECT, "
+        "RATE_P95_MS, JOB_MIX, BALANCE_LOADS, SLOW_CPUS, "
+        "SWEEP_SCALES, SWEEP_DURATION, SWEEP_RUNS, RUNTIMES_VUS, NODE_PORT, API_IMAGE, BENCH_PROJECT, "
         "RESULTS_DIR, K6, NGINX, HOST_REPLICA_PORT, COST_REQUESTS, COST_CHEAP_REQUESTS, COST_PORT; MONITOR=1 "
         "(Docker: compose's monitoring profile, k6 remote write to Prometheus on PROMETHEUS_PORT, PromQL values "
         "per run)."))
@@ -30,6 +32,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     sw = sub.add_parser("sweep", help="capacity at each of SWEEP_SCALES replicas vs ideal linear scaling")
     sw.add_argument("--with-workers", action="store_true", help="also sweep uvicorn --workers N")
     sub.add_parser("rate", help="nginx + SCALE replicas vs uvicorn --workers SCALE on cheap requests")
+    sub.add_parser("balance", help="balancing methods on mixed job sizes (JOB_MIX, BALANCE_LOADS, SLOW_CPUS), "
+                                   "against uvicorn --workers, one slowed replica of 4, 8 on few cores (Docker)")
     rt = sub.add_parser("runtimes", help="the article's test, then capacity at RUNTIMES_VUS VUs: CPython and PyPy "
                                          "(1 and SCALE replicas) and the Node cluster (Docker unless --backend host)")
     rt.add_argument("--profiles", default="", help="comma-separated subset, default all: "
@@ -61,6 +65,10 @@ def main(argv: list[str]) -> int:
             sweep(settings, args.backend, args.with_workers)
         elif args.command == "rate":
             rate(settings, args.backend)
+        elif args.command == "balance":
+            from .balance.command import balance
+
+            balance(settings, args.backend)
         elif args.command == "runtimes":
             # PyPy and Node run in containers: auto means Docker here, never host processes.
             runtimes.runtimes(settings, "docker" if args.backend == "auto" else args.backend, args.profiles)

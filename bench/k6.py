@@ -1,4 +1,5 @@
-"""Run k6/api.js once: its JSON summary becomes a Run, its HTML report lands next to it."""
+"""Run a k6 script once (k6/api.js unless told): its JSON summary becomes a Run, its HTML
+report lands next to it."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ SCRIPT = ROOT / "k6" / "api.js"
 THRESHOLDS_FAILED = 99  # k6's exit code when the run completed but a threshold was crossed
 
 
+# Another script than k6/api.js, and the environment it reads beyond Load's.
+Script = tuple[Path, tuple[tuple[str, str], ...]]
+
+
 @dataclass(frozen=True)
 class Load:
     """What k6 is asked to do: its environment, as k6/api.js reads it."""
@@ -29,11 +34,13 @@ class Load:
     p95_ms: float
     p99_ms: float
     path: str = "/api"
+    script: Path = SCRIPT
+    extra: tuple[tuple[str, str], ...] = ()  # more environment for the script, e.g. JOB_MIX for k6/balance.js
 
     def env(self) -> dict[str, str]:
         return {"BASE_URL": self.base_url, "API_PATH": self.path, "SCENARIO": "load", "RATE": f"{self.rate:g}",
                 "DURATION": self.duration, "VUS": str(self.vus), "P95_MS": f"{self.p95_ms:g}",
-                "P99_MS": f"{self.p99_ms:g}"}
+                "P99_MS": f"{self.p99_ms:g}", **dict(self.extra)}
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,7 @@ def run(k6: str, load: Load, context: Context, out_dir: Path, name: str, progres
     planned, started = duration_s(load.duration), time.monotonic()
     with log_path.open("w") as log:
         try:
-            proc = subprocess.Popen([k6, "run", "--quiet", "--no-color", *args, str(SCRIPT)],
+            proc = subprocess.Popen([k6, "run", "--quiet", "--no-color", *args, str(load.script)],
                                     stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
         except FileNotFoundError:
             raise BenchError(f"k6 not found at {k6!r}: run `make setup` (it installs k6 into .venv) "

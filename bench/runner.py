@@ -39,9 +39,10 @@ class Runner:
 
     def run(self, url: str, profile: Profile, replicas: int, rate: float, *, name: str,
             duration: str | None = None, vus: int | None = None, path: str = "/api",
-            p95_ms: float | None = None, html: bool = True) -> Run:
+            p95_ms: float | None = None, html: bool = True, script: k6.Script | None = None) -> Run:
         s = self.settings
-        load = k6.Load(url, rate, duration or s.duration, vus or s.vus, p95_ms or s.p95_ms, s.p99_ms, path)
+        load = k6.Load(url, rate, duration or s.duration, vus or s.vus, p95_ms or s.p95_ms, s.p99_ms, path,
+                       *(script or ()))
         context = k6.Context(profile.name, self.backend.name, replicas, self.cores)
         meter, prometheus_url = self.backend.meter(profile, replicas), self.backend.prometheus_url()
         testid = f"{self.out.name}-{name}"
@@ -58,14 +59,15 @@ class Runner:
         return replace(run, resources=resources, monitoring=watched)
 
     def capacity(self, url: str, profile: Profile, replicas: int, start: float, *, tag: str,
-                 duration: str, p95_ms: float, path: str = "/api", vus: int | None = None) -> capacity.Result:
+                 duration: str, p95_ms: float, path: str = "/api", vus: int | None = None,
+                 script: k6.Script | None = None) -> capacity.Result:
         """The highest rate this profile sustains (Run.sustained), by fixed-rate k6 runs. With
         `vus`, every step runs exactly that many VUs (one concurrency for every profile);
         without, enough VUs for each rate (capacity.vus_for)."""
         def measure(rate: float) -> Run:
             step_vus = vus or capacity.vus_for(rate, p95_ms, self.settings.vus)
             run = self.run(url, profile, replicas, rate, name=f"{tag}-{rate:g}", duration=duration,
-                           vus=step_vus, path=path, p95_ms=p95_ms, html=False)
+                           vus=step_vus, path=path, p95_ms=p95_ms, html=False, script=script)
             ok = run.sustained(p95_ms)
             note(f"{tag}: {rate:g} req/s {'sustained' if ok else 'NOT sustained'} (failed {run.failed}, "
                  f"dropped {run.dropped}, p95 {run.p95_ms:.0f} ms)")

@@ -65,6 +65,9 @@ class DockerBackend:
         self.settings = settings
         self.progress = progress
         self._prometheus: str | None = None
+        # A variant of the shipped stack (bench/balance/variants.py): more compose files and
+        # environment, on top of the profile's, for every compose call while it is set.
+        self.variant: tuple[list[str], dict[str, str]] = ([], {})
 
     def _monitored(self, profile: Profile) -> bool:
         # The Node reference has its own compose file, without the monitoring services.
@@ -77,10 +80,11 @@ class DockerBackend:
             raise BenchError(f"profile {profile.name} needs {', '.join(missing)}, which this checkout lacks"
                              + (" (the Node reference, reference/node-cluster/)" if profile.runtime == "node" else ""))
         monitor = ["--profile", "monitoring"] if self._monitored(profile) else []
+        files = [*files, *self.variant[0]]
         return ["docker", "compose", "-p", self.settings.project, *(a for f in files for a in ("-f", f)), *monitor]
 
     def _run(self, cmd: list[str], profile: Profile, replicas: int, what: str) -> str:
-        env = compose_env(self.settings, profile, replicas, dict(os.environ))
+        env = compose_env(self.settings, profile, replicas, {**os.environ, **self.variant[1]})
         done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
         if done.returncode != 0:
             tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])

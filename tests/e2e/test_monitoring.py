@@ -129,7 +129,7 @@ def test_a_hung_replica_is_down_and_a_killed_one_leaves(monitored: Stack, promet
 
 
 def retried(line: dict) -> bool:
-    """nginx lists each try: "503, 200" within one proxy_pass, "503 : 200" across @second_try."""
+    """nginx lists each try: "503, 200" within one proxy_pass, "502 : 200" across @second_try."""
     return "," in line["upstream_status"] or ":" in line["upstream_status"]
 
 

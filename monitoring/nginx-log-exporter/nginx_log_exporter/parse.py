@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 
 # $upstream_* separate the tries of one proxy_pass with ", ", and the rounds started by an
-# error_page redirect (our @second_try) with " : ", e.g. "503 : 200".
+# error_page redirect (our @second_try) with " : ", e.g. "502 : 200".
 # https://nginx.org/en/docs/http/ngx_http_upstream_module.html#var_upstream_addr
 _TRY_SEPARATOR = re.compile(r", | : ")
 

@@ -1,0 +1,1 @@
+"""`python -m bench balance`: balancing methods on mixed job sizes (make bench-balance)."""
