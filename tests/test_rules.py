@@ -256,10 +256,17 @@ def test_scale_has_one_default_one_replica_per_core(args: list[str], replicas: s
     assert f"--scale api={replicas}" in dry.stdout
     # The benchmark reads it from the environment make exports: PY stands in for python,
     # SETUP for the set-up step, and each prints the SCALE it was given.
-    for target in ("bench", "bench-workers", "bench-runtimes"):
+    for target in ("bench", "bench-workers", "bench-runtimes", "bench-balance"):
         ran = subprocess.run(["make", "--no-print-directory", "-s", target, *args, "SETUP=true",
                               "PY=sh -c 'echo SCALE=$$SCALE' --"],
                              cwd=ROOT, env=env, capture_output=True, text=True, check=True)
         assert ran.stdout.split() == [f"SCALE={replicas}"], f"make {target}: {ran.stdout!r}"
     many = compose("compose/many.yml")["api"]["deploy"]["replicas"]
     assert re.fullmatch(r"\$\{SCALE:\?[^}]+\}", many), f"compose/many.yml: {many!r} must require SCALE, not default it"
+
+
+def test_the_node_reference_bounds_n_as_the_service_does() -> None:
+    """reference/node-cluster/app.js: "The bound is the service's API_MAX_N default"."""
+    app = (ROOT / "reference" / "node-cluster" / "app.js").read_text()
+    bound = re.search(r"^const MAX_N = (\d+);$", app, re.MULTILINE)
+    assert bound and int(bound[1]) == DEFAULTS.max_n, f"app.js MAX_N vs settings.py max_n {DEFAULTS.max_n}"

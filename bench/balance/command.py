@@ -3,7 +3,8 @@
 1. methods: SCALE replicas, each variant of bench/balance/variants.py. The round-robin
    stack's capacity on the mix (a capacity search) sets the offered rates: BALANCE_LOADS
    shares of it, the same rates for every stack.
-2. workers: the same rates against one container running `uvicorn --workers SCALE`.
+2. workers: the same rates against one container running `uvicorn --workers SCALE`, and
+   against the article's Node cluster of SCALE workers (reference/node-cluster/).
 3. slowed: 4 replicas, round-robin and the shipped method, at the middle load: all
    healthy, then one of them slowed by `docker update --cpus SLOW_CPUS`.
 4. oversubscribed: the capacity of 8 replicas against `uvicorn --workers 8` on the mix.
@@ -20,7 +21,7 @@ from pathlib import Path
 from .. import backends, capacity, machine
 from ..backends.docker_stack import DockerBackend
 from ..k6 import Script
-from ..profiles import MANY, WORKERS, Profile
+from ..profiles import MANY, NODE, WORKERS, Profile
 from ..progress import Progress, note
 from ..runner import STARTUP_S, Runner, results_dir
 from ..settings import ROOT, BenchError, Settings, duration_s
@@ -89,6 +90,14 @@ class Balance:
             for share, rate in zip(self.settings.balance_loads, rates, strict=True):
                 self.measure(url, "methods", f"uvicorn --workers {n}", WORKERS, n, rate, share)
 
+    def node(self, rates: list[float]) -> None:
+        """The article's own system on the same mix: its cluster primary deals connections to workers."""
+        n = self.settings.scale
+        self.runner.progress.label = f"node: cluster of {n}"
+        with self.stack(SHIPPED, NODE, n) as url:
+            for share, rate in zip(self.settings.balance_loads, rates, strict=True):
+                self.measure(url, "methods", NODE.label(n), NODE, n, rate, share)
+
     def slowed(self, rate: float, share: float) -> None:
         for variant in (ROUND_ROBIN, SHIPPED):
             self.runner.progress.label = f"slowed: {variant.label}"
@@ -112,7 +121,7 @@ class Balance:
 
 def balance(settings: Settings, backend_name: str) -> Path:
     loads = len(settings.balance_loads)
-    runs = (len(VARIANTS) + 1) * loads + 4
+    runs = (len(VARIANTS) + 2) * loads + 4
     progress = Progress(9 * STARTUP_S + runs * (duration_s(settings.duration) + 5) + 3 * 60)
     out, started = results_dir(settings)
     backend = backends.pick("docker" if backend_name == "auto" else backend_name, settings, progress)
@@ -122,10 +131,11 @@ def balance(settings: Settings, backend_name: str) -> Path:
     bench = Balance(settings, runner, backend)
     rates = bench.methods()
     bench.workers(rates)
+    bench.node(rates)
     middle = len(rates) // 2
     bench.slowed(rates[middle], settings.balance_loads[middle])
     bench.oversubscribed()
-    summary = {"started": started, "machine": machine.describe(), "job_mix": settings.job_mix,
+    summary = {"kind": "balance", "started": started, "machine": machine.describe(), "job_mix": settings.job_mix,
                "duration": settings.duration, "capacity": bench.found, "scale": settings.scale,
                "slow_cpus": settings.slow_cpus, "entries": bench.entries}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))

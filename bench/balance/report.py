@@ -51,7 +51,7 @@ def verdict(summary: dict[str, Any]) -> list[str]:
                      f"{small95}, small-job p99 {small99}, large-job p99 {_ratio(s[-1]['p99_ms'], r[-1]['p99_ms'])}; "
                      f"shipped: {shipped['run']['failed']} failed, {shipped['run']['dropped']} dropped.")
     for e in methods:
-        if e["stack"].startswith("uvicorn"):
+        if e["stack"].startswith(("uvicorn", "Node")):
             ours = _find(methods, stack=shipped["stack"], load=e["load"])
             if ours:
                 mine, theirs = ours["run"]["p95_ms"], e["run"]["p95_ms"]
@@ -115,6 +115,6 @@ def chart(out: Path, summary: dict[str, Any]) -> None:
         ax.set_title(f"{load:.0%} load ({_find(methods, load=load)['rate']:g} req/s)")  # type: ignore[index]
         ax.set_yscale("log")
     axes[0][0].set_ylabel("ms (log scale)")
-    axes[0][-1].legend(fontsize=7)
+    axes[0][-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))  # beside the bars, not on them
     fig.suptitle(f"Mixed job sizes {summary['job_mix']}, {summary['machine']['cores']} cores")
     save(fig, out)

@@ -75,6 +75,8 @@ function primary() {
   process.on("SIGINT", stop);
 }
 
+const MAX_N = 10000000;
+
 function worker() {
   const express = require("express");
   const app = express();
@@ -89,9 +91,17 @@ function worker() {
     res.send("Hello World!");
   });
 
+  // Beyond the article, `?n=` sizes the job as the Python service's does, so that the same
+  // mixed-size load (make bench-balance) runs against this yardstick too. Without it: the
+  // article's 7^7. The bound is the service's API_MAX_N default (tests/test_rules.py).
   app.get("/api", (req, res) => {
+    const raw = req.query.n;
+    if (raw !== undefined && !(typeof raw === "string" && /^\d{1,8}$/.test(raw) && Number(raw) <= MAX_N)) {
+      res.status(422).json({ detail: `n must be a whole number from 0 to ${MAX_N}` });
+      return;
+    }
     let result = 0;
-    for (let i = Math.pow(7, 7); i >= 0; i--) {
+    for (let i = raw === undefined ? Math.pow(7, 7) : Number(raw); i >= 0; i--) {
       result += i;
     }
     res.send(`Result number is ${result}`);

@@ -105,6 +105,16 @@ def test_api_answers_the_articles_result(reference: Reference) -> None:
     assert [(a.status, a.body) for a in answers] == [(200, RESULT)] * 20, answers[:3]
 
 
+def test_n_sizes_the_job_within_the_services_bound(reference: Reference) -> None:
+    """app.js: `?n=` as the Python service's, 0..API_MAX_N, so k6/balance.js runs here too."""
+    n = 2_000_000
+    assert [(a.status, a.body) for a in get(f"/api?n={n}", 2)] == [(200, f"Result number is {n * (n + 1) // 2}")] * 2
+    assert [a.body for a in get("/api?n=0", 1)] == ["Result number is 0"]
+    for bad in ("-1", "1e3", "abc", "10000001", "1&n=2"):
+        answer = get(f"/api?n={bad}", 1)[0]
+        assert answer.status == 422 and "from 0 to 10000000" in answer.body, (bad, answer)
+
+
 def test_root_says_hello(reference: Reference) -> None:
     answers = get("/", 5)
     assert [(a.status, a.body) for a in answers] == [(200, "Hello World!")] * 5, answers[:3]
