@@ -107,7 +107,7 @@ def wait_http(swarm: Swarm, node: str, port: int) -> None:
     url = f"http://127.0.0.1:{port}/"
     until(lambda: answers(url), swarm.settings.timeout_s, f"nginx to answer {url}",
           f"See: docker service logs {swarm.name('nginx')}")
-    log(f"serving: {url} (through nginx, round-robin over every api task)")
+    log(f"serving: {url} (through nginx, least_conn over every api task)")
 
 
 def require_api(swarm: Swarm) -> tuple[int, int]:

@@ -18,7 +18,8 @@ export function slotThresholds() {
   return thresholds;
 }
 
-// nginx round-robins, so N replicas all answer within N cheap requests to "/".
+// One request at a time: nginx breaks least_conn's tie round-robin, so N replicas all answer within N
+// cheap requests to "/".
 export function discover(baseUrl, maxRequests = 4 * MAX_SLOTS, quietAfter = 16) {
   const names = [];
   let sinceNew = 0;

@@ -1,4 +1,4 @@
-"""The same docker-compose.yml on a Docker Swarm (one node): deploy, round-robin, scale and a
+"""The same docker-compose.yml on a Docker Swarm (one node): deploy, an even spread, scale and a
 rolling update under load, through the make targets' script (scripts/swarm.py).
 
 The swarm is created here when the engine has none, and left again afterwards; an existing
@@ -156,7 +156,7 @@ def test_the_stack_deploys_as_the_compose_file_says(swarm: Swarm) -> None:
     assert nginx["TaskTemplate"]["Placement"]["Constraints"][0].startswith("node.id == ")
 
 
-def test_100_requests_are_spread_round_robin_over_4_tasks(swarm: Swarm, tally) -> None:
+def test_100_requests_are_spread_evenly_over_4_tasks(swarm: Swarm, tally) -> None:
     tasks = swarm.scale(4)
     swarm.wait_serving(tasks)
     with httpx.Client(base_url=swarm.base_url, timeout=10) as client:
