@@ -239,8 +239,8 @@ bench-rate: ## High request rates: nginx + SCALE replicas vs uvicorn --workers S
 	$(PY) -m bench rate
 
 .PHONY: bench-balance
-bench-balance: ## Balancing methods on mixed job sizes (JOB_MIX, BALANCE_LOADS): round-robin vs least_conn vs the shipped stack, vs --workers, one slow replica
-	$(SETUP) images $(STACK_IMAGES)
+bench-balance: ## Balancing methods on mixed job sizes (JOB_MIX, BALANCE_LOADS): round-robin vs least_conn vs the shipped stack, vs --workers and Node, one slow replica
+	$(SETUP) images $(STACK_IMAGES) $(NODE_IMAGES)
 	$(PY) -m bench balance
 
 .PHONY: bench-runtimes

@@ -19,10 +19,6 @@ SCRIPT = ROOT / "k6" / "api.js"
 THRESHOLDS_FAILED = 99  # k6's exit code when the run completed but a threshold was crossed
 
 
-# Another script than k6/api.js, and the environment it reads beyond Load's.
-Script = tuple[Path, tuple[tuple[str, str], ...]]
-
-
 @dataclass(frozen=True)
 class Load:
     """What k6 is asked to do: its environment, as k6/api.js reads it."""
@@ -34,13 +30,12 @@ class Load:
     p95_ms: float
     p99_ms: float
     path: str = "/api"
-    script: Path = SCRIPT
-    extra: tuple[tuple[str, str], ...] = ()  # more environment for the script, e.g. JOB_MIX for k6/balance.js
+    script: Path = SCRIPT  # e.g. k6/balance.js, which reads the same variables and its own (JOB_MIX)
 
     def env(self) -> dict[str, str]:
         return {"BASE_URL": self.base_url, "API_PATH": self.path, "SCENARIO": "load", "RATE": f"{self.rate:g}",
                 "DURATION": self.duration, "VUS": str(self.vus), "P95_MS": f"{self.p95_ms:g}",
-                "P99_MS": f"{self.p99_ms:g}", **dict(self.extra)}
+                "P99_MS": f"{self.p99_ms:g}"}
 
 
 @dataclass(frozen=True)

@@ -39,10 +39,9 @@ class Runner:
 
     def run(self, url: str, profile: Profile, replicas: int, rate: float, *, name: str,
             duration: str | None = None, vus: int | None = None, path: str = "/api",
-            p95_ms: float | None = None, html: bool = True, script: k6.Script | None = None) -> Run:
+            p95_ms: float | None = None, html: bool = True, script: Path = k6.SCRIPT) -> Run:
         s = self.settings
-        load = k6.Load(url, rate, duration or s.duration, vus or s.vus, p95_ms or s.p95_ms, s.p99_ms, path,
-                       *(script or ()))
+        load = k6.Load(url, rate, duration or s.duration, vus or s.vus, p95_ms or s.p95_ms, s.p99_ms, path, script)
         context = k6.Context(profile.name, self.backend.name, replicas, self.cores)
         meter, prometheus_url = self.backend.meter(profile, replicas), self.backend.prometheus_url()
         testid = f"{self.out.name}-{name}"
@@ -60,7 +59,7 @@ class Runner:
 
     def capacity(self, url: str, profile: Profile, replicas: int, start: float, *, tag: str,
                  duration: str, p95_ms: float, path: str = "/api", vus: int | None = None,
-                 script: k6.Script | None = None) -> capacity.Result:
+                 script: Path = k6.SCRIPT) -> capacity.Result:
         """The highest rate this profile sustains (Run.sustained), by fixed-rate k6 runs. With
         `vus`, every step runs exactly that many VUs (one concurrency for every profile);
         without, enough VUs for each rate (capacity.vus_for)."""

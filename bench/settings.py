@@ -118,7 +118,6 @@ class Settings:
     cost_requests: int          # `cost`: requests of the article's job (both parts)
     cost_cheap_requests: int    # `cost`, metrics on vs off: requests of the cheap job
     cost_port: int              # `cost`, metrics on vs off: the first of the two replicas' ports
-    job_mix: str = "0.8:100000,0.2:2000000"  # `balance`: share:n,... (k6/balance.js checks it)
     balance_loads: tuple[float, ...] = (0.5, 0.7, 0.9)  # `balance`: offered rates, as shares of the capacity
     slow_cpus: float = 0.2      # `balance`: `docker update --cpus` of the one slowed replica of 4
     monitor: bool = False       # MONITOR=1: compose's monitoring profile, k6 remote write, PromQL per run
@@ -151,7 +150,6 @@ class Settings:
             node_port=_int("NODE_PORT", 3000),
             runtimes_vus=_int("RUNTIMES_VUS", 32),
             api_image=env.get("API_IMAGE", "").strip() or None,
-            job_mix=env.get("JOB_MIX", "").strip() or cls.job_mix,
             balance_loads=_shares(env.get("BALANCE_LOADS", "").strip()) or cls.balance_loads,
             slow_cpus=_float("SLOW_CPUS", cls.slow_cpus),
             monitor=_flag("MONITOR"),

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from contextlib import AbstractContextManager
 from dataclasses import asdict
@@ -20,7 +21,6 @@ from pathlib import Path
 
 from .. import backends, capacity, machine
 from ..backends.docker_stack import DockerBackend
-from ..k6 import Script
 from ..profiles import MANY, NODE, WORKERS, Profile
 from ..progress import Progress, note
 from ..runner import STARTUP_S, Runner, results_dir
@@ -36,7 +36,8 @@ OVERSUBSCRIBED = 8
 class Balance:
     def __init__(self, settings: Settings, runner: Runner, backend: DockerBackend) -> None:
         self.settings, self.runner, self.backend = settings, runner, backend
-        self.script: Script = (SCRIPT, (("JOB_MIX", settings.job_mix),))
+        # k6/balance.js reads JOB_MIX from the environment k6 inherits, and holds its default.
+        self.mix = os.environ.get("JOB_MIX", "").strip() or "k6/balance.js's default"
         self.entries: list[dict[str, object]] = []
         self.found = 0.0  # the round-robin stack's capacity on the mix
 
@@ -48,9 +49,9 @@ class Balance:
         s = self.settings
         start = 40.0 * min(replicas, self.runner.cores)  # ~the mix's default on one CPython core
         found = self.runner.capacity(url, profile, replicas, start, tag=tag, duration=s.probe_duration,
-                                     p95_ms=s.p95_ms, script=self.script)
+                                     p95_ms=s.p95_ms, script=SCRIPT)
         if found.capacity <= 0:
-            raise BenchError(f"{tag}: no rate was sustained on the mix {s.job_mix}; see its k6-*.log")
+            raise BenchError(f"{tag}: no rate was sustained on the mix ({self.mix}); see its k6-*.log")
         return found.capacity
 
     def measure(self, url: str, case: str, stack: str, profile: Profile, replicas: int, rate: float,
@@ -58,8 +59,9 @@ class Balance:
         s = self.settings
         name = report.slug(f"{case}-{stack}-{replicas}-{rate:g}{'-slowed' if slowed else ''}")
         run = self.runner.run(url, profile, replicas, rate, name=name,
-                              vus=capacity.vus_for(rate, s.p95_ms, 100), script=self.script)
+                              vus=capacity.vus_for(rate, s.p95_ms, 100), script=SCRIPT)
         k6_summary = json.loads((self.runner.out / f"k6-{name}.json").read_text())
+        self.mix = k6_summary["job_mix"]
         entry = {"case": case, "stack": stack, "replicas": replicas, "load": load, "rate": rate, "slowed": slowed,
                  "shed_503": k6_summary.get("shed_503", 0), "jobs": k6_summary["jobs"], "run": asdict(run)}
         self.entries.append(entry)
@@ -73,11 +75,11 @@ class Balance:
         for variant in VARIANTS:
             self.runner.progress.label = f"methods: {variant.label}"
             with self.stack(variant, MANY, n) as url:
-                if not rates:
+                if not rates:  # VARIANTS[0]: the round-robin stack sets the rates for all
                     found = self.capacity(url, MANY, n, f"capacity-{variant.slug}")
                     rates = [float(max(round(share * found), 1)) for share in self.settings.balance_loads]
                     self.found = found
-                    note(f"{variant.label} sustains {found:g} req/s of the mix {self.settings.job_mix}; "
+                    note(f"{variant.label} sustains {found:g} req/s of the mix ({self.mix}); "
                          f"offered: {', '.join(f'{r:g}' for r in rates)} req/s")
                 for share, rate in zip(self.settings.balance_loads, rates, strict=True):
                     self.measure(url, "methods", variant.label, MANY, n, rate, share)
@@ -135,7 +137,7 @@ def balance(settings: Settings, backend_name: str) -> Path:
     middle = len(rates) // 2
     bench.slowed(rates[middle], settings.balance_loads[middle])
     bench.oversubscribed()
-    summary = {"kind": "balance", "started": started, "machine": machine.describe(), "job_mix": settings.job_mix,
+    summary = {"kind": "balance", "started": started, "machine": machine.describe(), "job_mix": bench.mix,
                "duration": settings.duration, "capacity": bench.found, "scale": settings.scale,
                "slow_cpus": settings.slow_cpus, "entries": bench.entries}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))

@@ -51,7 +51,8 @@ class Variant:
         return [str(override)]
 
     def env(self) -> dict[str, str]:
-        return {"API_LONG_JOB_S": "0"} if self.one_lane else {}
+        # Empty: the replicas' own default (two lanes), whatever the caller's shell exports.
+        return {"API_LONG_JOB_S": "0" if self.one_lane else ""}
 
     @property
     def slug(self) -> str:

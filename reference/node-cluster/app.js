@@ -93,7 +93,7 @@ function worker() {
 
   // Beyond the article, `?n=` sizes the job as the Python service's does, so that the same
   // mixed-size load (make bench-balance) runs against this yardstick too. Without it: the
-  // article's 7^7. The bound is the service's API_MAX_N default (tests/test_rules.py).
+  // article's 7^7. The bound is the service's API_MAX_N default (tests/reference/test_node_files.py).
   app.get("/api", (req, res) => {
     const raw = req.query.n;
     if (raw !== undefined && !(typeof raw === "string" && /^\d{1,8}$/.test(raw) && Number(raw) <= MAX_N)) {

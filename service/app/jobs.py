@@ -95,7 +95,9 @@ class Lane:
         # The job on the worker thread: when it started and its units. Set and cleared by
         # that thread; the event loop only reads it (one tuple, swapped whole). Between a
         # run's end and its release on the loop, the job counts in full again: briefly
-        # pessimistic, never optimistic.
+        # pessimistic. Its time so far counts as work done, though only half of it was
+        # while the other lane ran; the rate, learnt from wall-clock runs that shared the
+        # core too, leans the other way.
         self.running: tuple[float, int] | None = None
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"cpu-{name}")
 
@@ -186,7 +188,7 @@ class JobQueue:
         # A bound of 0 means no waiting at all, which needs no estimate: any job takes time.
         if self.max_wait_s == 0 or (wait is not None and wait > self.max_wait_s):
             self.shed += 1
-            raise Overloaded(self.admitted, wait, self.max_wait_s)
+            raise Overloaded(lane.admitted, wait, self.max_wait_s)
 
     def _timed(self, lane: Lane, fn: Callable[[int], T], n: int) -> tuple[T, float, float]:
         """The result, when the run started, and how long it took: the run alone, not the queue."""

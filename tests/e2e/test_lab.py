@@ -25,7 +25,7 @@ ENV = {"LAB_NAME": NAME, "LAB_DIR": f"/tmp/{NAME}", "HTTP_PORT": str(PORT), "HTT
        "LAB_REGISTRY_PORT": str(ports.LAB_REGISTRY), "STACK": "pycluster-lab-e2e",
        "NODES": "3"}
 REPLACE_DEADLINE_S = 90
-# A lost node may cost a GET proxy_read_timeout (3 s) plus its next try, never 30 s.
+# A lost node may cost a GET proxy_read_timeout (4 s) plus its next try, never 30 s.
 SLOWEST_GET_S = 5
 
 
@@ -118,10 +118,11 @@ def test_a_worker_lost_under_load(lab: Lab, tally) -> None:
         load.wait_for(len(load.results) + 100)
     slowest = max((r for r in load.results[killed_at:]), key=lambda r: r.seconds)
     tally(f"lab: engine of lab-{victim} killed under load: 6 tasks again after {took:.1f} s; {load.summary()}; "
-          f"slowest GET after the kill {slowest.seconds:.2f} s")
+          f"slowest GET after the kill {slowest.seconds:.2f} s, "
+          f"{sum(r.seconds >= 0.9 for r in load.results[killed_at:])} took 0.9 s or more")
     subprocess.run(["docker", "start", f"{NAME}-{victim}"], check=True, capture_output=True)
     assert load.failed == []
-    # A GET running on the lost node waits out proxy_read_timeout (3 s), then goes on.
+    # A GET running on the lost node waits out proxy_read_timeout (4 s), then goes on.
     assert slowest.seconds <= SLOWEST_GET_S, f"a GET took {slowest.seconds:.1f} s after the node was lost"
 
 

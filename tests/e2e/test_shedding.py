@@ -23,9 +23,9 @@ from tests.wait import until
 
 pytestmark = pytest.mark.e2e
 
-# ~1-2 s of CPU (API_MAX_N raised below): the replica is busy for all of it, and the job still
-# ends within nginx's proxy_read_timeout (3 s).
-HEAVY_N = 4 * MAX_N
+# ~1-1.5 s of CPU (API_MAX_N raised below): the replica is busy for all of it, and the job
+# still ends well within nginx's proxy_read_timeout (4 s).
+HEAVY_N = 3 * MAX_N
 HEAVY = f"/api?n={HEAVY_N}"
 
 

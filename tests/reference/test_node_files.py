@@ -101,3 +101,11 @@ def test_compose_runs_the_cluster_directly_and_hardened(docker: None) -> None:
     assert node["init"] is True and node["read_only"] is True
     assert node["cap_drop"] == ["ALL"] and "no-new-privileges:true" in node["security_opt"]
     assert node["build"]["context"] == str(REF)
+
+
+def test_n_is_bounded_as_the_service_bounds_it() -> None:
+    """app.js: "The bound is the service's API_MAX_N default", so the same mix runs on both."""
+    from app.settings import Settings
+
+    bound = re.search(r"^const MAX_N = (\d+);$", (REF / "app.js").read_text(), re.MULTILINE)
+    assert bound and int(bound[1]) == Settings.max_n, f"app.js MAX_N vs settings.py max_n {Settings.max_n}"

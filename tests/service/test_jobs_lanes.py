@@ -36,8 +36,8 @@ def test_a_short_job_runs_while_a_long_one_holds_the_other_thread() -> None:
 
 def test_each_lane_waits_for_its_own_work_and_half_the_core_while_both_run() -> None:
     """A held long job of 0.3 s: a long job behind it would wait 0.3 s (over the 0.25 s
-    bound: shed); a short job waits for nothing in its lane (admitted). With 0.13 s of short
-    work admitted, a new short job waits 0.13 s at half speed: 0.26 s, over the bound."""
+    bound: shed); a short job waits for nothing in its lane (admitted). With 0.128 s of short
+    work admitted, a new short job waits 0.128 s at half speed: 0.256 s, over the bound."""
     async def test(queue: JobQueue, clock: Clock) -> None:
         await timed(queue, clock, 0.001)
         gate = clock.gate()
@@ -49,14 +49,14 @@ def test_each_lane_waits_for_its_own_work_and_half_the_core_while_both_run() -> 
         admitted += [asyncio.ensure_future(queue.run(clock.job(0.001, gate), 39)) for _ in range(2)]
         await until_admitted(queue, 3)
         assert queue.running == 2
-        admitted.append(asyncio.ensure_future(queue.run(clock.job(0.001, gate), 49)))
+        admitted.append(asyncio.ensure_future(queue.run(clock.job(0.001, gate), 47)))
         await until_admitted(queue, 4)
-        assert queue.expected_wait_s == pytest.approx(0.3 + 0.13), "the long lane: its 0.3 s, and 0.13 s shared"
+        assert queue.expected_wait_s == pytest.approx(0.3 + 0.128), "the long lane: its 0.3 s, and 0.128 s shared"
         with pytest.raises(Overloaded) as refused:
             await queue.run(clock.job(0.001), 9)
-        assert refused.value.wait_s == pytest.approx(2 * 0.13)
+        assert (refused.value.wait_s, refused.value.jobs) == (pytest.approx(2 * 0.128), 3), "its lane's 3 jobs"
         gate.set()
-        assert await asyncio.gather(*admitted) == [299, 39, 39, 49]
+        assert await asyncio.gather(*admitted) == [299, 39, 39, 47]
     check(test, max_wait_s=0.25, long_job_s=0.05)
 
 

@@ -56,3 +56,11 @@ def test_the_override_mounts_the_swapped_file_over_the_shipped_one(tmp_path: Pat
     assert mounts["/etc/nginx"] == str(ROOT / "nginx"), "the rest of nginx/ is the shipped one"
     assert shipped_method((tmp_path / f"nginx-{variant.slug}" / "upstream.conf").read_text()) == ""
     assert variant.env() == {"API_LONG_JOB_S": "0"}
+
+
+def test_the_round_robin_stack_comes_first_and_every_variant_sets_its_lanes() -> None:
+    """command.py: the first variant's capacity sets every stack's rates: round-robin, one lane.
+    An empty API_LONG_JOB_S is the replicas' default, whatever the shell exports."""
+    assert VARIANTS[0].label == "round-robin, one lane" and VARIANTS[0].method == ""
+    assert all("API_LONG_JOB_S" in v.env() for v in VARIANTS)
+    assert SHIPPED.env() == {"API_LONG_JOB_S": ""}
