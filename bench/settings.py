@@ -25,7 +25,8 @@ def _int(name: str, default: int) -> int:
     return int(raw)
 
 
-def _rate(name: str) -> float | None:
+def _positive(name: str, example: str) -> float | None:
+    """A positive number from the environment; None when unset."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return None
@@ -34,8 +35,12 @@ def _rate(name: str) -> float | None:
     except ValueError:
         value = -1
     if value <= 0:
-        raise BenchError(f"{name}={raw!r} is not a positive number of requests per second; e.g. {name}=40")
+        raise BenchError(f"{name}={raw!r} is not a positive number{example}")
     return value
+
+
+def _rate(name: str) -> float | None:
+    return _positive(name, f" of requests per second; e.g. {name}=40")
 
 
 def duration_s(text: str, name: str = "DURATION") -> float:
@@ -56,17 +61,6 @@ def _duration(name: str, default: str) -> str:
     text = os.environ.get(name, "").strip() or default
     duration_s(text, name)
     return text
-
-
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    try:
-        value = float(raw) if raw else default
-    except ValueError:
-        value = -1
-    if value <= 0:
-        raise BenchError(f"{name}={raw!r} is not a positive number; e.g. {name}={default:g}")
-    return value
 
 
 def _shares(raw: str) -> tuple[float, ...]:
@@ -151,7 +145,7 @@ class Settings:
             runtimes_vus=_int("RUNTIMES_VUS", 32),
             api_image=env.get("API_IMAGE", "").strip() or None,
             balance_loads=_shares(env.get("BALANCE_LOADS", "").strip()) or cls.balance_loads,
-            slow_cpus=_float("SLOW_CPUS", cls.slow_cpus),
+            slow_cpus=_positive("SLOW_CPUS", f"; e.g. SLOW_CPUS={cls.slow_cpus}") or cls.slow_cpus,
             monitor=_flag("MONITOR"),
             prometheus_port=_int("PROMETHEUS_PORT", 9090),
             nginx=env.get("NGINX", "").strip(),

@@ -10,22 +10,14 @@
 // SUMMARY_JSON (k6-summary.json): where handleSummary writes the JSON report.
 import http from 'k6/http';
 import { check } from 'k6';
-import { config, scenarios } from './lib/config.js';
+import { apiThresholds, config, scenarios } from './lib/config.js';
 import { countReplica, discover, slotThresholds } from './lib/replicas.js';
 import { buildResult, textReport } from './lib/summary.js';
 
 export const options = {
   scenarios: scenarios(),
   summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)'],
-  thresholds: {
-    // A 503 (a replica shedding load) is an error; so is an iteration k6 could not start.
-    'http_req_failed{endpoint:api}': ['rate==0'],
-    'http_req_duration{endpoint:api}': [`p(95)<${config.p95Ms}`, `p(99)<${config.p99Ms}`],
-    dropped_iterations: ['count==0'],
-    checks: ['rate==1'],
-    'http_reqs{endpoint:api}': ['count>=0'],
-    ...slotThresholds(),
-  },
+  thresholds: { ...apiThresholds(config.p95Ms, config.p99Ms), ...slotThresholds() },
 };
 
 export function setup() {

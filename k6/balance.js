@@ -13,16 +13,9 @@ import http from 'k6/http';
 import exec from 'k6/execution';
 import { check } from 'k6';
 import { Counter } from 'k6/metrics';
-import { expectedBody, seconds } from './lib/config.js';
+import { apiThresholds, env, expectedBody, num, seconds } from './lib/config.js';
 import { countReplica, discover, slotThresholds } from './lib/replicas.js';
-import { buildResult, textReport } from './lib/summary.js';
-
-const env = (name, fallback) => (__ENV[name] === undefined || __ENV[name] === '' ? fallback : __ENV[name]);
-const positive = (name, fallback) => {
-  const value = Number(env(name, fallback));
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name}=${__ENV[name]} is not a positive number`);
-  return value;
-};
+import { buildResult, textReport, value } from './lib/summary.js';
 
 // "0.8:100000,0.2:2000000" -> [{ share, n, label }], smallest job first.
 export function parseMix(text) {
@@ -60,11 +53,11 @@ export function pick(jobs, k) {
 const config = {
   baseUrl: env('BASE_URL', 'http://localhost:8080').replace(/\/+$/, ''),
   mix: env('JOB_MIX', '0.8:100000,0.2:2000000'),
-  rate: positive('RATE', 40),
+  rate: num('RATE', 40),
   duration: env('DURATION', '30s'),
-  vus: Math.round(positive('VUS', 100)),
-  p95Ms: positive('P95_MS', 500),
-  p99Ms: positive('P99_MS', 1000),
+  vus: Math.round(num('VUS', 100)),
+  p95Ms: num('P95_MS', 500),
+  p99Ms: num('P99_MS', 1000),
 };
 const JOBS = parseMix(config.mix);
 
@@ -85,16 +78,7 @@ export const options = {
     },
   },
   summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)'],
-  thresholds: {
-    'http_req_failed{endpoint:api}': ['rate==0'],
-    'http_req_duration{endpoint:api}': [`p(95)<${config.p95Ms}`, `p(99)<${config.p99Ms}`],
-    dropped_iterations: ['count==0'],
-    checks: ['rate==1'],
-    'http_reqs{endpoint:api}': ['count>=0'],
-    shed_503: ['count>=0'],
-    ...perJob,
-    ...slotThresholds(),
-  },
+  thresholds: { ...apiThresholds(config.p95Ms, config.p99Ms), shed_503: ['count>=0'], ...perJob, ...slotThresholds() },
 };
 
 export function setup() {
@@ -116,26 +100,21 @@ export default function (data) {
   countReplica(res, data.replicas);
 }
 
-const stat = (data, name, key) => {
-  const m = data.metrics[name];
-  return m && m.values[key] !== undefined ? m.values[key] : 0;
-};
-
 export function handleSummary(data) {
   const result = buildResult(data);
   result.job_mix = config.mix;
   result.offered_rate = config.rate;
   result.duration_s = seconds(config.duration);
   result.concurrency = config.vus;
-  result.shed_503 = stat(data, 'shed_503', 'count');
+  result.shed_503 = value(data, 'shed_503', 'count');
   result.jobs = JOBS.map((job) => {
     const t = `http_req_duration{job:${job.label}}`;
     const f = `http_req_failed{job:${job.label}}`;
     return {
       label: job.label, n: job.n, share: job.share,
-      completed: stat(data, f, 'passes') + stat(data, f, 'fails'), failed: stat(data, f, 'passes'),
-      p50_ms: stat(data, t, 'med'), p95_ms: stat(data, t, 'p(95)'), p99_ms: stat(data, t, 'p(99)'),
-      max_ms: stat(data, t, 'max'),
+      completed: value(data, f, 'passes') + value(data, f, 'fails'), failed: value(data, f, 'passes'),
+      p50_ms: value(data, t, 'med'), p95_ms: value(data, t, 'p(95)'), p99_ms: value(data, t, 'p(99)'),
+      max_ms: value(data, t, 'max'),
     };
   });
   const lines = result.jobs.map((j) => `  ${`${j.label} (n=${j.n}):`.padEnd(22)}p50 / p95 / p99 `

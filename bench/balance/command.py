@@ -16,7 +16,6 @@ import json
 import os
 import subprocess
 from contextlib import AbstractContextManager
-from dataclasses import asdict
 from pathlib import Path
 
 from .. import backends, capacity, machine
@@ -26,7 +25,7 @@ from ..progress import Progress, note
 from ..runner import STARTUP_S, Runner, results_dir
 from ..settings import ROOT, BenchError, Settings, duration_s
 from . import report
-from .variants import ROUND_ROBIN, SHIPPED, VARIANTS, Variant
+from .variants import ROUND_ROBIN, SHIPPED, VARIANTS, Variant, slug
 
 SCRIPT = ROOT / "k6" / "balance.js"
 SLOWED_REPLICAS = 4
@@ -39,7 +38,6 @@ class Balance:
         # k6/balance.js reads JOB_MIX from the environment k6 inherits, and holds its default.
         self.mix = os.environ.get("JOB_MIX", "").strip() or "k6/balance.js's default"
         self.entries: list[dict[str, object]] = []
-        self.found = 0.0  # the round-robin stack's capacity on the mix
 
     def stack(self, variant: Variant, profile: Profile, replicas: int) -> AbstractContextManager[str]:
         self.backend.variant = (variant.files(self.runner.out), variant.env())
@@ -57,33 +55,34 @@ class Balance:
     def measure(self, url: str, case: str, stack: str, profile: Profile, replicas: int, rate: float,
                 load: float | None, slowed: bool = False) -> None:
         s = self.settings
-        name = report.slug(f"{case}-{stack}-{replicas}-{rate:g}{'-slowed' if slowed else ''}")
+        name = slug(f"{case}-{stack}-{replicas}-{rate:g}{'-slowed' if slowed else ''}")
         run = self.runner.run(url, profile, replicas, rate, name=name,
                               vus=capacity.vus_for(rate, s.p95_ms, 100), script=SCRIPT)
         k6_summary = json.loads((self.runner.out / f"k6-{name}.json").read_text())
         self.mix = k6_summary["job_mix"]
         entry = {"case": case, "stack": stack, "replicas": replicas, "load": load, "rate": rate, "slowed": slowed,
-                 "shed_503": k6_summary.get("shed_503", 0), "jobs": k6_summary["jobs"], "run": asdict(run)}
+                 "shed_503": k6_summary.get("shed_503", 0), "jobs": k6_summary["jobs"], "run": run.to_dict()}
         self.entries.append(entry)
         small, large = k6_summary["jobs"][0], k6_summary["jobs"][-1]
         note(f"{case}: {stack}, {replicas} replicas, {rate:g} req/s{' (one slowed)' if slowed else ''}: small p95 "
              f"{small['p95_ms']:.0f} ms, p99 {small['p99_ms']:.0f} ms; large p99 {large['p99_ms']:.0f} ms; "
              f"{run.failed} failed, {run.dropped} dropped")
 
-    def methods(self) -> list[float]:
-        n, rates = self.settings.scale, list[float]()
+    def methods(self) -> tuple[float, list[float]]:
+        """The round-robin stack's capacity on the mix (VARIANTS[0] measures it), and the rates
+        every stack was offered."""
+        n, found, rates = self.settings.scale, 0.0, list[float]()
         for variant in VARIANTS:
             self.runner.progress.label = f"methods: {variant.label}"
             with self.stack(variant, MANY, n) as url:
-                if not rates:  # VARIANTS[0]: the round-robin stack sets the rates for all
+                if not rates:
                     found = self.capacity(url, MANY, n, f"capacity-{variant.slug}")
                     rates = [float(max(round(share * found), 1)) for share in self.settings.balance_loads]
-                    self.found = found
                     note(f"{variant.label} sustains {found:g} req/s of the mix ({self.mix}); "
                          f"offered: {', '.join(f'{r:g}' for r in rates)} req/s")
                 for share, rate in zip(self.settings.balance_loads, rates, strict=True):
                     self.measure(url, "methods", variant.label, MANY, n, rate, share)
-        return rates
+        return found, rates
 
     def workers(self, rates: list[float]) -> None:
         n = self.settings.scale
@@ -131,14 +130,14 @@ def balance(settings: Settings, backend_name: str) -> Path:
         raise BenchError("bench balance swaps nginx's method and slows a container: it runs on Docker only")
     runner = Runner(settings, backend, out, progress)
     bench = Balance(settings, runner, backend)
-    rates = bench.methods()
+    found, rates = bench.methods()
     bench.workers(rates)
     bench.node(rates)
     middle = len(rates) // 2
     bench.slowed(rates[middle], settings.balance_loads[middle])
     bench.oversubscribed()
     summary = {"kind": "balance", "started": started, "machine": machine.describe(), "job_mix": bench.mix,
-               "duration": settings.duration, "capacity": bench.found, "scale": settings.scale,
+               "duration": settings.duration, "capacity": found, "scale": settings.scale,
                "slow_cpus": settings.slow_cpus, "entries": bench.entries}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     text = report.markdown(summary)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from app.settings import Settings as LanesDefault
@@ -28,7 +29,7 @@ class Variant:
     method: str | None       # the method line; None: the shipped file as is. "" : no line (round-robin)
     one_lane: bool = False   # API_LONG_JOB_S=0 on the replicas
 
-    @property
+    @cached_property  # reads upstream.conf once (cached_property writes past frozen's __setattr__)
     def label(self) -> str:
         if self.method is not None:
             return self.name
@@ -56,15 +57,20 @@ class Variant:
 
     @property
     def slug(self) -> str:
-        return re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
+        return slug(self.name)
+
+
+def slug(text: str) -> str:
+    """A file-name part: "least_conn, one lane" -> "least-conn-one-lane"."""
+    return re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-")
 
 
 def shipped_method(text: str) -> str:
     """The method line of an upstream.conf ("" for round-robin, nginx's default)."""
-    found = METHOD.findall(text)
+    found = [m[0].strip() for m in METHOD.finditer(text)]
     if len(found) > 1:
         raise BenchError(f"nginx/upstream.conf names {len(found)} balancing methods; nginx takes one")
-    return METHOD.search(text)[0].strip() if found else ""  # type: ignore[index]
+    return found[0] if found else ""
 
 
 def with_method(text: str, method: str) -> str:

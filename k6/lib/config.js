@@ -1,8 +1,8 @@
 // Settings from __ENV with defaults, and the named scenarios built from them.
 // Defaults are the article's test: 150 req/s for 20 s with 10 VUs (concurrency 10).
 
-const env = (name, fallback) => (__ENV[name] === undefined || __ENV[name] === '' ? fallback : __ENV[name]);
-const num = (name, fallback) => {
+export const env = (name, fallback) => (__ENV[name] === undefined || __ENV[name] === '' ? fallback : __ENV[name]);
+export const num = (name, fallback) => {
   const value = Number(env(name, fallback));
   if (!Number.isFinite(value) || value <= 0) {
     throw new Error(`${name}=${__ENV[name]} is not a positive number; set it to e.g. ${fallback} or unset it`);
@@ -50,6 +50,18 @@ const builders = {
   }),
   smoke: () => ({ executor: 'shared-iterations', vus: 1, iterations: config.smokeRequests, maxDuration: '30s' }),
 };
+
+// The pass/fail rules of every /api load: a 503 (a replica shedding load) is an error, and
+// so is an iteration k6 could not start. The count>=0 rule only makes k6 report the metric.
+export function apiThresholds(p95Ms, p99Ms) {
+  return {
+    'http_req_failed{endpoint:api}': ['rate==0'],
+    'http_req_duration{endpoint:api}': [`p(95)<${p95Ms}`, `p(99)<${p99Ms}`],
+    dropped_iterations: ['count==0'],
+    checks: ['rate==1'],
+    'http_reqs{endpoint:api}': ['count>=0'],
+  };
+}
 
 export function scenarios() {
   const build = builders[config.scenario];

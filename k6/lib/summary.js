@@ -5,7 +5,7 @@ import { replicaSpread } from './replicas.js';
 
 const API = '{endpoint:api}';
 const metric = (data, name) => data.metrics[name];
-const value = (data, name, stat, fallback = 0) => {
+export const value = (data, name, stat, fallback = 0) => {
   const m = metric(data, name);
   return m && m.values[stat] !== undefined ? m.values[stat] : fallback;
 };

@@ -4,8 +4,9 @@ A worker thread runs the jobs in arrival order (FIFO gives the lowest mean laten
 CPU work on one core), while the event loop stays free to answer health checks. Jobs
 estimated over `long_job_s` get a second thread: the GIL shares the core between the two,
 so a short job never waits for a long one to end, and a long one still runs as soon as it
-comes. A new job is refused at once when the work already admitted (what is left of the
-running jobs, plus the waiting ones) would make it wait longer than `max_wait_s`, so
+comes. A new job is refused at once when the work already admitted to its lane (what is
+left of the running job, plus the waiting ones, slower while the other lane runs too) would
+make it wait longer than `max_wait_s`, so
 overload turns into fast 503s instead of a queue that grows without bound.
 
 The wait is estimated from each job's size, n + 1 units of work, at a rate in seconds per

@@ -7,7 +7,6 @@ import pytest
 
 from app.jobs import JobQueue, Overloaded
 from tests.service.queue_kit import Clock, check, timed, until_admitted, where
-from tests.wait import until_async
 
 pytestmark = pytest.mark.unit
 
@@ -59,17 +58,3 @@ def test_each_lane_waits_for_its_own_work_and_half_the_core_while_both_run() -> 
         assert await asyncio.gather(*admitted) == [299, 39, 39, 47]
     check(test, max_wait_s=0.25, long_job_s=0.05)
 
-
-def test_a_bound_of_0_keeps_every_job_in_one_lane() -> None:
-    async def test(queue: JobQueue, clock: Clock) -> None:
-        await timed(queue, clock, 0.001)
-        gate = clock.gate()
-        long = asyncio.ensure_future(queue.run(clock.job(0.001, gate), 999))
-        await until_admitted(queue, 1)
-        job, ran_on = where(clock, 0.001)
-        short = asyncio.ensure_future(queue.run(job, 0))
-        await until_async("the short job queued behind the long one", lambda: queue.admitted, lambda n: n == 2, 2)
-        assert queue.running == 1 and ran_on == []
-        gate.set()
-        assert (await long, await short) == (999, 0)
-    check(test, max_wait_s=10, long_job_s=0)
