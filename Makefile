@@ -177,16 +177,21 @@ node-down: ## Stop and remove the Node cluster
 GIXY_SKIPS := status_page_exposed
 
 .PHONY: lint
-lint: lint-setup ## Static checks, as CI runs them: ruff, mypy --strict, shellcheck, hadolint, gixy
+lint: lint-setup ## Static checks, as CI runs them: ruff, mypy --strict, shellcheck, hadolint, gixy, k8s-check
 	$(VENV)/bin/ruff check
 	$(VENV)/bin/mypy
 	$(VENV)/bin/shellcheck scripts/*.sh service/healthcheck.sh monitoring/nginx-log-exporter/healthcheck.sh \
 		lab/node/entrypoint.sh .ci/run
 	$(VENV)/bin/hadolint $(DOCKERFILES)
 	$(VENV)/bin/gixy --skips $(GIXY_SKIPS) nginx/nginx.conf
+	$(MAKE) --no-print-directory k8s-check
+
+.PHONY: k8s-check
+k8s-check: lint-setup ## Kubernetes manifests, offline: kustomize build of each overlay, strict schemas (1.30, 1.37), checkov
+	$(PY) scripts/k8s_check.py
 
 .PHONY: lint-setup
-lint-setup: ## Install .venv and the pinned lint tools (requirements-lint.txt); cheap once done
+lint-setup: ## Install .venv, the pinned lint tools and the Kubernetes checkers (requirements-lint.txt, -k8s.txt); cheap once done
 	bash scripts/setup.sh lint
 
 .PHONY: test

@@ -5,7 +5,7 @@
 #   setup.sh [all]           all of 1-6, every base image (make setup, make test)
 #   setup.sh images VAR...   1-3, then only these base images (make up, make bench...)
 #   setup.sh host            2 and 6 (make bench-host: no Docker)
-#   setup.sh lint            2 and 7 (make lint)
+#   setup.sh lint            2, 7 and 8 (make lint)
 #
 #   1. a running Docker engine (installs docker.io and starts dockerd as root if needed)
 #   2. .venv with the test, report and tool pins (pytest, httpx, k6, compose v2), and the service (app) editable
@@ -14,6 +14,7 @@
 #   5. base images: pulled when a registry answers, else stand-ins built offline
 #   6. an nginx binary for the no-Docker benchmark (make bench-host), unpacked from Debian's .deb
 #   7. the pinned lint tools of requirements-lint.txt, into .venv
+#   8. the Kubernetes manifest checkers (make k8s-check): kustomize, kubernetes-validate, checkov
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -137,18 +138,59 @@ ensure_lint_tools() {
     echo "$want" >"$stamp"
 }
 
+# kustomize is not on PyPI, and bookworm's kubectl 1.20 carries a kustomize too old for
+# deploy/kubernetes (v2): Debian sid's package, fetched with apt-get into a scratch folder
+# (nothing is installed system-wide) and unpacked like the host nginx above.
+fetch_kustomize() {
+    local bin=$1 tmp
+    tmp=$(mktemp -d)
+    mkdir -p "$tmp/lists/partial" "$tmp/cache/archives/partial"
+    echo "deb http://deb.debian.org/debian sid main" >"$tmp/sources.list"
+    touch "$tmp/status"
+    local apt=(apt-get -q -o Dir::Etc::SourceList="$tmp/sources.list" -o Dir::Etc::SourceParts=/dev/null
+        -o Dir::State::Lists="$tmp/lists" -o Dir::Cache="$tmp/cache" -o Dir::State::Status="$tmp/status"
+        -o Debug::NoLocking=1 -o APT::Sandbox::User="$(id -un)")
+    log "fetching kustomize from Debian sid (about 7 MB)"
+    "${apt[@]}" update -qq >"$tmp/apt.log" 2>&1 && (cd "$tmp" && "${apt[@]}" download kustomize >>"$tmp/apt.log" 2>&1) ||
+        { tail -n 20 "$tmp/apt.log" >&2; die "could not fetch kustomize from Debian sid (log above)"; }
+    dpkg -x "$tmp"/kustomize_*.deb "$tmp/unpacked"
+    install -m 0755 "$tmp/unpacked/usr/bin/kustomize" "$bin"
+    rm -rf "$tmp"
+}
+
+ensure_k8s_tools() {
+    local dir="$VENV/k8s" stamp want
+    stamp="$dir/.installed"
+    want=$(sha256sum requirements-k8s.txt | cut -c1-16)
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+        log "installing the pinned Kubernetes checkers into $dir (checkov, kubernetes-validate; about 20 s)..."
+        [ -x "$dir/bin/pip" ] || "$PYTHON" -m venv "$dir"
+        "$dir/bin/pip" install -q --disable-pip-version-check --no-deps --require-hashes -r requirements-k8s.txt
+        echo "$want" >"$stamp"
+    else
+        log "Kubernetes checkers are up to date"
+    fi
+    [ -x "$dir/bin/kustomize" ] || fetch_kustomize "$dir/bin/kustomize"
+    # Debian's build prints "(devel)" as its version; a build of a trivial kustomization is the check.
+    local probe; probe=$(mktemp -d)
+    printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nlabels:\n  - pairs: {a: b}\n' \
+        >"$probe/kustomization.yaml"
+    "$dir/bin/kustomize" build "$probe" >/dev/null || die "$dir/bin/kustomize does not run (delete it to fetch it again)"
+    rm -rf "$probe"
+}
+
 core() { ensure_docker; ensure_venv; ensure_compose; check_k6; }
 
 case ${1:-all} in
     # make test runs every base image: the stack on both runtimes, the Node reference,
     # monitoring, the swarm lab's registry.
-    all) core; ensure_ab; ensure_host_nginx; ensure_base_images ;;
+    all) core; ensure_ab; ensure_host_nginx; ensure_k8s_tools; ensure_base_images ;;
     # make up, make bench...: the tools, then only the base images that target runs.
     images) shift; core; ensure_base_images "$@" ;;
     # make bench-host: no Docker at all.
     host) ensure_venv; check_k6; ensure_host_nginx ;;
     # make lint: .venv (mypy reads the service's packages) and the lint tools, no Docker.
-    lint) ensure_venv; ensure_lint_tools ;;
+    lint) ensure_venv; ensure_lint_tools; ensure_k8s_tools ;;
     *) die "usage: $0 [all | images VAR... | host | lint]" ;;
 esac
 log "ready"
