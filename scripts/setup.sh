@@ -151,8 +151,10 @@ fetch_kustomize() {
         -o Dir::State::Lists="$tmp/lists" -o Dir::Cache="$tmp/cache" -o Dir::State::Status="$tmp/status"
         -o Debug::NoLocking=1 -o APT::Sandbox::User="$(id -un)")
     log "fetching kustomize from Debian sid (about 7 MB)"
-    "${apt[@]}" update -qq >"$tmp/apt.log" 2>&1 && (cd "$tmp" && "${apt[@]}" download kustomize >>"$tmp/apt.log" 2>&1) ||
-        { tail -n 20 "$tmp/apt.log" >&2; die "could not fetch kustomize from Debian sid (log above)"; }
+    if ! { "${apt[@]}" update -qq && (cd "$tmp" && "${apt[@]}" download kustomize); } >"$tmp/apt.log" 2>&1; then
+        tail -n 20 "$tmp/apt.log" >&2
+        die "could not fetch kustomize from Debian sid (log above)"
+    fi
     dpkg -x "$tmp"/kustomize_*.deb "$tmp/unpacked"
     install -m 0755 "$tmp/unpacked/usr/bin/kustomize" "$bin"
     rm -rf "$tmp"
