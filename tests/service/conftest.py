@@ -1,9 +1,21 @@
-"""Shared by the tests that build a uvicorn.Config in this process."""
+"""Shared by the tests that build a uvicorn.Config or start a replica."""
 
 import logging
+import os
 from collections.abc import Iterator
 
 import pytest
+
+from app.settings import IGNORED, RENAMED
+
+# Names beside API_* that the replica refuses, reads (PORT) or warns about, and API_PORT,
+# which PORT would lose to: the tests' own shell must not decide where a replica listens.
+SHELL_NAMES = {*RENAMED, *IGNORED, "PORT", "API_PORT"}
+
+
+def environ(**env: str) -> dict[str, str]:
+    """This process's environment without SHELL_NAMES, plus ENV."""
+    return {k: v for k, v in os.environ.items() if k not in SHELL_NAMES} | env
 
 
 @pytest.fixture
