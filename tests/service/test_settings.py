@@ -4,6 +4,7 @@ from dataclasses import fields
 import pytest
 
 from app.settings import IGNORED, RENAMED, REPLACED, Settings, SettingsError, ignored
+from tests.service.conftest import SERVICE_LINK
 
 pytestmark = pytest.mark.unit
 
@@ -102,15 +103,6 @@ def test_each_old_name_points_at_a_setting_that_exists() -> None:
 
 
 # --- what platforms set ------------------------------------------------------------------
-
-# What Kubernetes sets in every pod of the namespace for a Service named api on port 8000
-# (enableServiceLinks, on by default); Docker's --link sets the same *_PORT* for an alias.
-SERVICE_LINK = {
-    "API_PORT": "tcp://10.96.0.12:8000", "API_SERVICE_HOST": "10.96.0.12", "API_SERVICE_PORT": "8000",
-    "API_PORT_8000_TCP": "tcp://10.96.0.12:8000", "API_PORT_8000_TCP_PROTO": "tcp",
-    "API_PORT_8000_TCP_PORT": "8000", "API_PORT_8000_TCP_ADDR": "10.96.0.12",
-}
-
 
 @pytest.mark.parametrize(("env", "port"), [
     ({"PORT": "8080"}, 8080),
