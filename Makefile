@@ -210,7 +210,7 @@ test-e2e: setup ## End-to-end tests against the real compose stack
 # What a replica must do on any runtime; the rest of the e2e suite is about nginx and ops.
 PYPY_ONLY := tests/e2e/test_pypy.py
 PYPY_E2E := tests/e2e/test_stack.py tests/e2e/test_resilience.py tests/e2e/test_input.py \
-	tests/e2e/test_shedding.py tests/e2e/test_posture.py $(PYPY_ONLY)
+	tests/e2e/test_shedding.py tests/e2e/test_posture.py tests/e2e/test_platform_env.py $(PYPY_ONLY)
 .PHONY: test-e2e-pypy
 test-e2e-pypy: setup ## The replica's end-to-end tests again, on PyPy replicas (RUNTIME=pypy)
 	RUNTIME=pypy $(PYTEST) -m e2e $(PYPY_E2E)

@@ -159,6 +159,27 @@ def test_the_port_is_one_number_everywhere() -> None:
     assert not re.search(r"\b(API_)?(PORT|HOST)=", env_lines), "the port is Settings' default, not the image's"
 
 
+def healthcheck_port(env: dict[str, str]) -> str:
+    """The port service/healthcheck.sh probes with ENV, from its own listen_port()."""
+    script = 'source "$1" && listen_port && echo "$port"'
+    done = subprocess.run(["bash", "-c", script, "bash", str(ROOT / "service" / "healthcheck.sh")],
+                          env={"PATH": os.environ["PATH"], **env}, capture_output=True, text=True, timeout=10)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@pytest.mark.parametrize("env", [
+    {}, {"API_PORT": "9001"}, {"API_PORT": " 9001 "}, {"PORT": "8080"}, {"PORT": " 8080 "}, {"PORT": ""},
+    {"API_PORT": "", "PORT": "8080"}, {"API_PORT": "9001", "PORT": "8080"},
+    {"API_PORT": "tcp://10.96.0.12:8000", "PORT": "8080"}, {"API_PORT": "tcp://10.96.0.12:8000"},
+    {"API_PORT": "udp://[fd00::c]:53", "PORT": "8080"},
+])
+def test_the_healthcheck_probes_the_port_settings_listens_on(env: dict[str, str]) -> None:
+    """healthcheck.sh: "Settings' choice (app/settings.py): API_PORT when it is a number ...,
+    else PORT as platforms set it, else 8000"."""
+    assert healthcheck_port(env) == str(Settings.from_env(env).port)
+
+
 def test_the_healthcheck_is_the_same_in_the_image_and_in_compose() -> None:
     """The image's HEALTHCHECK for plain `docker run`, compose's for the stack: one probe."""
     [line] = dockerfile("HEALTHCHECK")

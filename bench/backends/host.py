@@ -86,7 +86,7 @@ def _replica_cmd(core: int | None, args: list[str]) -> list[str]:
 def _start_replicas(profile: Profile, replicas: int, first_port: int,
                     log: Path) -> tuple[list[subprocess.Popen[bytes]], list[int]]:
     cores = machine.cores()
-    # The replica refuses the names it no longer reads (PORT, LOG_LEVEL...): a shell may have them.
+    # The replica refuses the old names it no longer reads (KEEP_ALIVE_S...): a shell may have them.
     inherited = {k: v for k, v in os.environ.items() if k not in RENAMED}
     base_env = {**inherited, "API_HOST": "127.0.0.1", "API_LOG_LEVEL": "warning"}
     out = log.open("a")

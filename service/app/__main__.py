@@ -7,10 +7,11 @@ comparison profile (compose/workers.yml), which measures uvicorn's own multi-pro
 from __future__ import annotations
 
 import argparse
+import logging.config
 import sys
 
-from .server import serve
-from .settings import Settings, SettingsError
+from .server import log_config, serve
+from .settings import Settings, SettingsError, ignored
 
 
 def process_count(raw: str) -> int:
@@ -30,6 +31,10 @@ def main(argv: list[str] | None = None) -> None:
         settings = Settings.from_env()
     except SettingsError as exc:
         sys.exit(f"configuration error: {exc}")
+    # Here, once, in the replica's log format: worker processes read the environment again.
+    logging.config.dictConfig(log_config(settings.log_level))
+    for warning in ignored():
+        logging.getLogger("app").warning(warning)
     serve(settings, workers=args.workers)
 
 

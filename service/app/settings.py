@@ -1,12 +1,13 @@
 """Environment variables, read once into one immutable Settings object.
 
 Every setting is read from API_<FIELD>, e.g. keep_alive_s from API_KEEP_ALIVE_S, and
-compose passes each under that same name.
+compose passes each under that same name. The port also from PORT, as platforms set it.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -17,9 +18,19 @@ from . import runtime
 # Names read before every setting was API_*. A replica that still gets one would ignore
 # it without a word and run on a default, so it refuses to start and says what to rename.
 RENAMED = {old: f"API_{old}" for old in (
-    "PORT", "HOST", "REPLICA_ID", "LOG_LEVEL", "ACCESS_LOG", "LIMIT_CONCURRENCY",
-    "FORWARDED_ALLOW_IPS", "KEEP_ALIVE_S", "GRACEFUL_SHUTDOWN_S",
+    "REPLICA_ID", "ACCESS_LOG", "LIMIT_CONCURRENCY", "FORWARDED_ALLOW_IPS", "KEEP_ALIVE_S", "GRACEFUL_SHUTDOWN_S",
 )}
+# Old names that platforms set for their own use, so refusing them would stop the replica
+# there. PORT is read below API_PORT: Cloud Run, Heroku, Render, Fly.io and Railway say
+# where to listen with it. These two are only warned about.
+IGNORED = {
+    "HOST": "the replica listens on API_HOST (default {host})",
+    "LOG_LEVEL": "the replica logs at API_LOG_LEVEL (default {log_level})",
+}
+# What Kubernetes service links (and Docker's --link) set <NAME>_PORT to: for a Service
+# named api, API_PORT=tcp://10.96.0.12:8000. An IPv6 address comes bracketed or not,
+# depending on the Kubernetes version.
+SERVICE_LINK = re.compile(r"(tcp|udp|sctp)://\S+:\d+")
 # API_MAX_N's own bound: the sum stays within 64 bits, where PyPy's ints stay fast. On PyPy
 # (~1 ns a step) that is ~4 s; on CPython (~40 ns) keep API_MAX_N near its default.
 MAX_N_CEILING = 4_000_000_000
@@ -89,13 +100,38 @@ def _refuse_old_names(env: Mapping[str, str]) -> None:
         raise SettingsError(" ".join(problems))
 
 
+def _service_link(env: Mapping[str, str]) -> str | None:
+    raw = env.get("API_PORT", "").strip()
+    return raw if SERVICE_LINK.fullmatch(raw) else None
+
+
+def _port_name(env: Mapping[str, str]) -> str:
+    """API_PORT, unless it is unset or a service link: then PORT, as platforms set it."""
+    return "API_PORT" if env.get("API_PORT", "").strip() and not _service_link(env) else "PORT"
+
+
+def ignored(env: Mapping[str, str] | None = None) -> list[str]:
+    """What the environment sets that the replica does not read, as warnings to log once
+    at startup (from_env, which each worker process calls too, stays quiet)."""
+    env = os.environ if env is None else env
+    defaults = {"host": Settings.host, "log_level": Settings.log_level}
+    warnings = [f"{old} is set but not read (platforms set it for their own use); {instead.format(**defaults)}"
+                for old, instead in IGNORED.items() if old in env]
+    if link := _service_link(env):
+        warnings.append(f"API_PORT={link} looks like a Kubernetes service link for a Service named api, not a "
+                        f"port: ignored, the port is PORT if set, else {Settings.port}. Set enableServiceLinks: "
+                        f"false in the pod spec, or set API_PORT to a number")
+    return warnings
+
+
 @dataclass(frozen=True)
 class Settings:
     replica_id: str
     # Every interface of the container: nginx comes in over the stack's network.
     host: str = "0.0.0.0"  # noqa: S104
     # nginx (upstream.conf), the image's EXPOSE and its healthcheck all use this port:
-    # compose leaves it alone. tests/test_rules.py holds them together.
+    # compose leaves it alone. tests/test_rules.py holds them together, and holds
+    # healthcheck.sh to the same choice of API_PORT, PORT or this default.
     port: int = 8000
     # Upper bound for /api?n=. 10**7 costs about 0.5 s of CPU on a 2020s core, so one
     # request can never hold a replica for much more than a second.
@@ -137,7 +173,7 @@ class Settings:
         return cls(
             replica_id=_str(env, "API_REPLICA_ID", socket.gethostname()),
             host=_str(env, "API_HOST", cls.host),
-            port=_int(env, "API_PORT", cls.port, 1, 65535),
+            port=_int(env, _port_name(env), cls.port, 1, 65535),
             max_n=_int(env, "API_MAX_N", cls.max_n, 0, MAX_N_CEILING),
             max_wait_s=_float(env, "API_MAX_WAIT_S", cls.max_wait_s, 0, 60),
             long_job_s=_float(env, "API_LONG_JOB_S", cls.long_job_s, 0, 60),

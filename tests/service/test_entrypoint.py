@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.settings import RENAMED
+from tests.service.conftest import environ
 from tests.wait import until
 
 pytestmark = pytest.mark.unit
@@ -28,10 +28,10 @@ def free_port() -> int:
 
 
 def start(*args: str, **env: str) -> subprocess.Popen[str]:
-    """`python -m app ARGS` with API_* ENV, and none of the old names a shell may hold."""
-    base = {k: v for k, v in os.environ.items() if k not in RENAMED} | {"API_LOG_LEVEL": "debug"}
+    """`python -m app ARGS` with ENV, and none of the names beside API_* a shell may hold."""
     # Own process group: kill() then ends worker processes too, should a test fail.
-    return subprocess.Popen([sys.executable, "-m", "app", *args], cwd=SERVICE, env={**base, **env},
+    return subprocess.Popen([sys.executable, "-m", "app", *args], cwd=SERVICE,
+                            env=environ(API_LOG_LEVEL="debug", **env),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
 
@@ -60,9 +60,8 @@ def stop(proc: subprocess.Popen[str]) -> str:
     return logs
 
 
-def healthcheck(port: int) -> subprocess.CompletedProcess[str]:
-    env = {**{k: v for k, v in os.environ.items() if k not in RENAMED}, "API_PORT": str(port)}
-    return subprocess.run(["bash", str(SERVICE / "healthcheck.sh")], cwd=SERVICE, env=env,
+def healthcheck(**env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", str(SERVICE / "healthcheck.sh")], cwd=SERVICE, env=environ(**env),
                           capture_output=True, text=True, timeout=10)
 
 
@@ -71,13 +70,41 @@ def test_the_healthcheck_probes_the_port_the_replica_listens_on() -> None:
     proc = start(API_PORT=str(port), API_HOST="127.0.0.1")
     try:
         wait_ready(f"http://127.0.0.1:{port}", proc)
-        assert healthcheck(port).returncode == 0
+        assert healthcheck(API_PORT=str(port)).returncode == 0
         nobody = free_port()
-        refused = healthcheck(nobody)
+        refused = healthcheck(API_PORT=str(nobody))
     finally:
         stop(proc)
     assert refused.returncode == 1
     assert refused.stderr.strip().endswith(f"healthcheck failed: nothing accepts connections on port {nobody}")
+
+
+def test_without_api_port_the_replica_and_its_healthcheck_use_port() -> None:
+    """Cloud Run, Heroku, Render, Fly.io and Railway say where to listen with PORT."""
+    port = free_port()
+    proc = start(PORT=str(port), API_HOST="127.0.0.1")
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", proc)
+        assert httpx.get(f"http://127.0.0.1:{port}/api", params={"n": 10}).text == "Result number is 55"
+        probe = healthcheck(PORT=str(port))
+    finally:
+        logs = stop(proc)
+    assert probe.returncode == 0, probe.stderr
+    assert f"ready on port {port} " in logs
+
+
+def test_host_and_log_level_from_a_platform_are_logged_and_ignored() -> None:
+    port = free_port()
+    # Neither value would work if read: nothing here has that address, and no such level.
+    proc = start(API_PORT=str(port), API_HOST="127.0.0.1", HOST="203.0.113.9", LOG_LEVEL="chatty")
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", proc)
+    finally:
+        logs = stop(proc)
+    assert "WARNING app: HOST is set but not read (platforms set it for their own use); the replica " \
+           "listens on API_HOST (default 0.0.0.0)\n" in logs
+    assert "WARNING app: LOG_LEVEL is set but not read" in logs
+    assert logs.count("is set but not read") == 2, "once each"
 
 
 def test_sigterm_finishes_the_job_in_flight_then_exits_0() -> None:

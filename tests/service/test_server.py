@@ -7,7 +7,8 @@ from fastapi import FastAPI
 
 from app.main import create_app
 from app.server import APP_FACTORY, DrainingServer, log_config, uvicorn_config
-from app.settings import RENAMED, Settings
+from app.settings import Settings
+from tests.service.conftest import SHELL_NAMES
 
 pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("keep_logging")]
 
@@ -45,8 +46,8 @@ def test_the_config_carries_every_setting_uvicorn_uses(app: FastAPI) -> None:
 
 
 def test_the_factory_builds_a_replica_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for old in RENAMED:
-        monkeypatch.delenv(old, raising=False)
+    for name in SHELL_NAMES:
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("API_REPLICA_ID", "from-env")
     config = uvicorn_config(SETTINGS, workers=2)
     config.load()
