@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 from app.main import create_app
 from tests.conftest import ROOT
 from tests.deploy.manifests import KUBE, OVERLAYS, env, port, quantity, rendered, upstream_path, write_configmap
-from tests.test_rules import API, DEFAULTS, NGINX, nginx_one, seconds
+from tests.rules_kit import API, DEFAULTS, NGINX, nginx_one, seconds
 
 pytestmark = pytest.mark.config
 
