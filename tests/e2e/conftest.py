@@ -167,6 +167,15 @@ def stack(docker: None) -> Iterator[Stack]:
     stack.compose("down", "--remove-orphans", "-t", "10")
 
 
+@pytest.fixture(scope="session")
+def api_image(docker: None) -> str:
+    """The stack's api image, built as compose builds it (RUNTIME, API_IMAGE, .env)."""
+    stack = Stack(PROJECT, ports.E2E_HTTP)
+    stack.compose("build", "api")
+    [image] = stack.compose("config", "--images", "api").split()
+    return image
+
+
 @dataclass(frozen=True)
 class AbRun:
     returncode: int

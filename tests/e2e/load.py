@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -107,6 +108,26 @@ class LoadLoop:
                 + (f" {dict(errors)}" if errors else "")
                 + (f", {retried} sent again after nginx closed an idle connection" if retried else "")
                 + f", per replica {self.per_replica()}")
+
+
+@dataclass
+class ServiceLoad(LoadLoop):
+    """A LoadLoop through a Kubernetes Service (tests/e2e/kube.py): each request to one of
+    `endpoints` (the ready pods' base URLs) at random, as kube-proxy picks one for each
+    connection; `url` is the path. drop() is the Service dropping a terminating pod."""
+
+    endpoints: list[str] = field(default_factory=list)
+    sent: collections.Counter[str] = field(default_factory=collections.Counter)
+
+    def drop(self, endpoint: str) -> None:
+        with self._lock:
+            self.endpoints.remove(endpoint)
+
+    def _get(self, client: httpx.Client) -> tuple[httpx.Response, bool]:
+        with self._lock:
+            base = secrets.choice(self.endpoints)
+            self.sent[base] += 1
+        return client.get(base + self.url), False
 
 
 def wait_serving(base_url: str, replicas: set[str], timeout: float = 30) -> None:

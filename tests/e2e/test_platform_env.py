@@ -13,8 +13,6 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests import ports
-from tests.e2e.conftest import PROJECT, Stack
 from tests.service.conftest import SERVICE_LINK
 from tests.wait import until
 
@@ -42,15 +40,6 @@ CASES = {
         "set API_PORT to a number",
     ]),
 }
-
-
-@pytest.fixture(scope="session")
-def api_image(docker: None) -> str:
-    """The stack's api image, built as compose builds it (RUNTIME, API_IMAGE, .env)."""
-    stack = Stack(PROJECT, ports.E2E_HTTP)
-    stack.compose("build", "api")
-    [image] = stack.compose("config", "--images", "api").split()
-    return image
 
 
 @dataclass(frozen=True)
