@@ -5,6 +5,7 @@ make k8s-check (schemas, checkov) and tests/e2e/test_kubernetes.py (pods emulate
 are what stands in for one. Each rule quotes the comment that claims it.
 """
 
+import math
 import re
 import subprocess
 from pathlib import Path
@@ -105,7 +106,7 @@ def test_nginx_finds_the_headless_service_by_its_whole_name() -> None:
 
 def test_the_nginx_configmap_holds_the_very_files_of_nginx() -> None:
     """nginx/kustomization.yaml: "the same bytes nginx reads under compose"; nginx-deployment.yaml
-    mounts each key back at its path. Only upstream.conf is Kubernetes' own."""
+    mounts each key back at its path. Only the files of base/nginx/ are Kubernetes' own."""
     manifests = rendered()
     data = manifests.configmap("nginx-conf")["data"]
     [conf] = [v for v in manifests.pod("nginx")["volumes"] if v["name"] == "conf"]
@@ -113,9 +114,20 @@ def test_the_nginx_configmap_holds_the_very_files_of_nginx() -> None:
     assert set(items) == set(data), "every key mounted, and only those"
     wanted = {p.relative_to(ROOT / "nginx").as_posix() for p in (ROOT / "nginx").rglob("*.conf")}
     assert set(items.values()) == wanted
+    own = {p.name for p in upstream_path().parent.iterdir()}
+    assert own == {"upstream.conf", "worker-processes.conf"}, "the files that must differ, and only those"
     for key, path in items.items():
-        source = upstream_path() if path == "upstream.conf" else ROOT / "nginx" / path
+        source = upstream_path().parent / path if path in own else ROOT / "nginx" / path
         assert data[key] == source.read_text(), f"{key} is not the bytes of {source.relative_to(ROOT)}"
+
+
+def test_nginx_runs_one_worker_per_cpu_of_its_limit() -> None:
+    """base/nginx/worker-processes.conf: "one worker per CPU of the pod's limit", since
+    `auto` counts the node's cores; compose's nginx has no CPU limit, so `auto` is right there."""
+    limit = quantity(rendered().container("nginx")["resources"]["limits"]["cpu"])
+    [workers] = [d.split()[1] for d in directives((upstream_path().parent / "worker-processes.conf").read_text())]
+    assert int(workers) == math.ceil(limit)
+    assert nginx_one("worker_processes") == "auto" and "cpus" not in NGINX and "deploy" not in NGINX
 
 
 def test_the_images_are_the_ones_compose_builds_and_runs() -> None:
