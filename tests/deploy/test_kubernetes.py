@@ -22,6 +22,9 @@ from tests.rules_kit import API, DEFAULTS, NGINX, nginx_one, seconds
 pytestmark = pytest.mark.config
 
 ROUTES = {r.path for r in create_app(DEFAULTS).routes if isinstance(r, APIRoute)}
+# How long CoreDNS may answer for a pod the endpoints dropped: kubeadm's Corefile has
+# `kubernetes ... { ttl 30 }` and `cache 30`. Plus the endpoints' own propagation.
+COREDNS_CACHE_S, PROPAGATION_S = 30, 2
 
 
 def directives(text: str) -> list[str]:
@@ -59,19 +62,21 @@ def test_the_nginx_probes_and_ports_are_the_ones_nginx_listens_on() -> None:
 
 
 def test_a_pod_is_killed_only_after_its_pause_and_its_drain() -> None:
-    """api-deployment.yaml: the grace period is "above the preStop pause (5 s) plus
-    API_GRACEFUL_SHUTDOWN_S"; nginx-deployment.yaml: above its pause plus the longest
-    request nginx waits for (proxy_read_timeout, twice with the second try)."""
+    """api-deployment.yaml: the grace period is "above the preStop pause (35 s) plus
+    API_GRACEFUL_SHUTDOWN_S", and the pause lasts until "nginx can no longer pick the pod"
+    (CoreDNS's cache, then nginx's valid=); nginx-deployment.yaml: above its pause plus the
+    longest request nginx waits for (proxy_read_timeout, twice with the second try)."""
     manifests = rendered()
     api, api_pod = manifests.container("api"), manifests.pod("api")
     pause = api["lifecycle"]["preStop"]["sleep"]["seconds"]
     assert api_pod["terminationGracePeriodSeconds"] > pause + setting(api, "graceful_shutdown_s")
+    valid = re.search(r"(?m)^\s*resolver .* valid=(\w+)", upstream_path().read_text())
+    assert valid and pause >= COREDNS_CACHE_S + seconds(valid[1]) + PROPAGATION_S
     command = " ".join(manifests.container("nginx")["lifecycle"]["preStop"]["exec"]["command"])
     nginx_pause = re.search(r"-c sleep (\d+);", command)
     assert nginx_pause, f"the nginx preStop starts with its pause: {command}"
     longest = 2 * seconds(nginx_one("proxy_read_timeout"))
     assert manifests.pod("nginx")["terminationGracePeriodSeconds"] > int(nginx_pause[1]) + longest
-    assert pause == int(nginx_pause[1]), "both pauses wait for the same endpoint removal"
 
 
 def test_nginx_drops_idle_connections_before_a_replica_does_on_kubernetes_too() -> None:
@@ -158,6 +163,23 @@ def test_every_pod_is_locked_down_as_under_compose(overlay: str) -> None:
                        "capabilities": {"drop": ["ALL"]}}
         memory = re.fullmatch(r"\$\{\w+:-(\d+)m\}|(\d+)m", compose_memory[name])
         assert memory and quantity(box["resources"]["limits"]["memory"]) == int(memory[1] or memory[2]) * 2**20
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_object_lands_in_the_namespace_with_the_stack_label(overlay: str) -> None:
+    """Overlays' kustomization.yaml: "The base's namespace and labels reach only the base's
+    objects: an overlay's own need them too" (a PodMonitor or ScaledObject elsewhere finds no pods)."""
+    for doc in rendered(overlay).docs:
+        meta = doc["metadata"]
+        assert meta["labels"]["app.kubernetes.io/part-of"] == "pycluster", f"{doc['kind']} {meta['name']}"
+        if doc["kind"] != "Namespace":
+            assert meta.get("namespace") == "pycluster", f"{overlay}: {doc['kind']} {meta['name']} has no namespace"
+
+
+def test_the_autoscaler_alone_sets_the_replica_count() -> None:
+    """api-deployment.yaml: "No `replicas`: the HorizontalPodAutoscaler ... owns the count"."""
+    for overlay in OVERLAYS:
+        assert "replicas" not in rendered(overlay).get("Deployment", "api")["spec"], overlay
 
 
 def test_no_service_gives_the_replicas_a_variable_they_read() -> None:

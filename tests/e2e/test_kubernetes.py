@@ -48,7 +48,7 @@ def cluster(api_image: str, nginx_image: str, tmp_path_factory: pytest.TempPathF
 
 
 def up(cluster: Cluster) -> tuple[list[Pod], list[Pod]]:
-    """2 api pods, then 2 nginx pods, all ready (the Deployments' replicas)."""
+    """2 api pods (the autoscaler's minimum), then 2 nginx pods (its Deployment's), all ready."""
     env = {**service_links(cluster.manifests.all("Service")), **PLATFORM}
     return cluster.scale("api", 2, env), cluster.scale("nginx", 2)
 
@@ -96,8 +96,8 @@ def work_left_s(pod: Pod) -> float:
 
 
 def test_stopping_an_api_pod_under_load_fails_no_request(cluster: Cluster, tally) -> None:
-    """The kubelet's stop: preStop (sleep 5 s), then SIGTERM with the rest of the 30 s
-    grace. Docker's DNS cannot drop one alias of a running container, so the endpoint
+    """The kubelet's stop: the preStop pause, then SIGTERM with the rest of the grace
+    period. Docker's DNS cannot drop one alias of a running container, so the endpoint
     removal that the preStop pause waits for does not happen here: nginx keeps sending to
     the draining pod, is refused, and must try the other (harder than in a cluster)."""
     api, nginx = up(cluster)
@@ -172,8 +172,8 @@ def pinned(leaving: Pod, service: str, results: list[Result], connected: threadi
 
 def test_stopping_an_nginx_pod_lets_its_requests_finish(cluster: Cluster, tally) -> None:
     """The Service drops the pod (the client stops opening connections to it); kept
-    connections stay on it, as through kube-proxy. Then its preStop: sleep 5 s, nginx -s
-    quit (graceful), wait for nginx to exit. That wait ends with the container, which kills
+    connections stay on it, as through kube-proxy. Then its preStop: sleep 5 s, SIGQUIT
+    (graceful), wait for nginx to exit. That wait ends with the container, which kills
     the hook's shell (status 137): a kubelet reports such a hook as failed (FailedPreStopHook)."""
     _, nginx = up(cluster)
     keep, leaving = nginx
