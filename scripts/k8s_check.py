@@ -87,10 +87,10 @@ def lint(rendered: Path, config: Path) -> str:
 
 def check(directory: Path, root: Path, out: Path) -> str:
     name = directory.relative_to(root)
-    rendered = out / f"{str(name).replace('/', '-')}.yaml"
-    rendered.write_text(render(directory))
+    rendered, text = out / f"{str(name).replace('/', '-')}.yaml", render(directory)
+    rendered.write_text(text)
     custom = validate(rendered)
-    kinds = len(re.findall(r"^kind: ", rendered.read_text(), flags=re.MULTILINE))
+    kinds = len(re.findall(r"^kind: ", text, flags=re.MULTILINE))
     unchecked = f"; no schema: {', '.join(f'{k} ({CUSTOM_KINDS[k]})' for k in sorted(custom))}" if custom else ""
     return (f"{name}: {kinds} objects, valid on Kubernetes {' and '.join(v[:-2] for v in VERSIONS)}"
             f"{unchecked}; {lint(rendered, root / 'checkov.yaml')}")

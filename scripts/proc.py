@@ -14,9 +14,10 @@ class Failed(Exception):
         super().__init__(f"`{shlex.join(args)}` failed: {stderr.strip()[-1500:] or 'no message'}")
 
 
-def output(args: Sequence[str], *, env: Mapping[str, str] | None = None, stdin: str | None = None) -> str:
+def output(args: Sequence[str], *, env: Mapping[str, str] | None = None, stdin: str | None = None,
+           timeout: float | None = None) -> str:
     """The command's stdout, stripped; Failed if it exits non-zero."""
-    result = subprocess.run(list(args), input=stdin, capture_output=True, text=True, env=env)
+    result = subprocess.run(list(args), input=stdin, capture_output=True, text=True, env=env, timeout=timeout)
     if result.returncode != 0:
         raise Failed(args, result.stderr)
     return result.stdout.strip()

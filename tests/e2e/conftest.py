@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import proc
 from tests import ports
 from tests.conftest import IN_CI, ROOT
 from tests.e2e.load import wait_serving
@@ -70,8 +71,7 @@ class Stack:
         return {cid[:12] for cid in self.container_ids("api")}
 
     def inspect(self, container: str) -> dict:
-        out = subprocess.run(["docker", "inspect", container], capture_output=True, text=True, check=True)
-        return json.loads(out.stdout)[0]
+        return inspect(container)
 
     def nginx_fingerprint(self) -> tuple[str, str, frozenset[str]]:
         """Container id, start time and process ids: a restart or a reload changes them."""
@@ -147,6 +147,17 @@ class Stack:
             self.env["NGINX_LIMITS"] = before
             self.compose("up", "-d", "--wait", "--no-deps", "nginx")
             self.wait_serving(replicas)
+
+
+def inspect(container: str) -> dict:
+    """`docker inspect` of one container."""
+    return json.loads(proc.output(["docker", "inspect", container], timeout=30))[0]  # type: ignore[no-any-return]
+
+
+def logs(container: str) -> str:
+    """A container's whole log, stdout and stderr."""
+    done = subprocess.run(["docker", "logs", container], capture_output=True, text=True, timeout=30)
+    return done.stdout + done.stderr
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,9 @@ from typing import Any
 
 import httpx
 
+import proc
 from tests.deploy.manifests import Manifests, env, port, quantity, write_configmap
+from tests.e2e.conftest import inspect, logs
 from tests.wait import until
 
 # The characters Kubernetes draws generated names from (no vowels: no words).
@@ -36,9 +38,7 @@ MASTER = {"metadata": {"name": "kubernetes"}, "spec": {"ports": [{"name": "https
 
 
 def cli(*args: str, timeout: float = 120) -> str:
-    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
-    assert done.returncode == 0, f"docker {' '.join(args)} failed: {done.stderr.strip()[-2000:]}"
-    return done.stdout.strip()
+    return proc.output(["docker", *args], timeout=timeout)
 
 
 def service_links(services: list[dict[str, Any]]) -> dict[str, str]:
@@ -105,11 +105,10 @@ class Pod:
         return f"http://{self.ip}:{port(self.container, name)}{path}"
 
     def inspect(self) -> dict[str, Any]:
-        return json.loads(cli("inspect", self.container_id))[0]  # type: ignore[no-any-return]
+        return inspect(self.container_id)
 
     def logs(self) -> str:
-        done = subprocess.run(["docker", "logs", self.container_id], capture_output=True, text=True, timeout=30)
-        return done.stdout + done.stderr
+        return logs(self.container_id)
 
     def probe(self, spec: dict[str, Any]) -> bool:
         get = spec["httpGet"]

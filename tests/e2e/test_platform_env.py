@@ -4,7 +4,6 @@ Kubernetes Service named api sets in every pod beside it."""
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 from collections.abc import Callable, Iterator
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from tests.e2e.conftest import inspect, logs
 from tests.service.conftest import SERVICE_LINK
 from tests.wait import until
 
@@ -47,12 +47,10 @@ class Container:
     cid: str
 
     def state(self) -> dict:
-        out = subprocess.run(["docker", "inspect", self.cid], capture_output=True, text=True, check=True)
-        return json.loads(out.stdout)[0]
+        return inspect(self.cid)
 
     def logs(self) -> str:
-        out = subprocess.run(["docker", "logs", self.cid], capture_output=True, text=True, timeout=30)
-        return out.stdout + out.stderr
+        return logs(self.cid)
 
     def health(self) -> str:
         """Docker's HEALTHCHECK status; a container that stopped fails the test at once."""
