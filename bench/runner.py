@@ -14,8 +14,9 @@ from .progress import Progress, note
 from .resources import prometheus
 from .settings import Settings
 
-# After an overloaded step nginx keeps each replica that failed out for fail_timeout (5 s,
-# nginx/upstream.conf); the next rate must start with all of them back.
+# After an overloaded step the replicas' queues drain before the next rate starts. nginx
+# benches no replica (upstream.conf: max_fails=0); a server line without it would bench
+# one that failed for fail_timeout, and tests/test_rules.py then asks for a longer pause.
 COOL_DOWN_S = 6
 STARTUP_S = 25   # rough cost of bringing a profile up and down, for the time-left estimate
 
@@ -71,8 +72,7 @@ class Runner:
             note(f"{tag}: {rate:g} req/s {'sustained' if ok else 'NOT sustained'} (failed {run.failed}, "
                  f"dropped {run.dropped}, p95 {run.p95_ms:.0f} ms)")
             if not ok:
-                why = " so nginx takes the replicas back" if profile.behind_nginx else ""
-                self.progress.say(f"cooling down {COOL_DOWN_S} s{why}")
+                self.progress.say(f"cooling down {COOL_DOWN_S} s so the overloaded step's queues drain")
                 time.sleep(COOL_DOWN_S)
             return run
         return capacity.search(measure, start, p95_ms, self.settings.sweep_runs)

@@ -28,6 +28,9 @@ NOT_FROM_COMPOSE = {"API_PORT", "API_HOST", "API_REPLICA_ID"}
 # The CPU one /api job may take at the largest n (settings.py: "never much more than a
 # second"); test_the_largest_job_fits_its_ceiling measures it.
 JOB_CEILING_S = 1.0
+# The longest a replica holds an admitted job: max_wait_s of its lane's work, then the job
+# itself, both at half speed while the other lane shares the core (app/jobs.py).
+LONGEST_ADMITTED_S = 2 * (DEFAULTS.max_wait_s + JOB_CEILING_S)
 
 
 # --- rules ---------------------------------------------------------------------------
@@ -69,9 +72,10 @@ def test_a_full_queue_drains_within_the_graceful_shutdown() -> None:
     """uvicorn waits for in-flight requests up to the graceful timeout (app/server.py); the
     queued jobs are in flight too, so a full queue must fit in it. A job is admitted only
     while the work ahead of it is expected to take at most max_wait_s (app/jobs.py), so a
-    full queue is that much work plus the last job's own run."""
+    full queue is that much work plus the last job's own run, at half speed with two lanes."""
     wait, graceful = DEFAULTS.max_wait_s, DEFAULTS.graceful_shutdown_s
     assert wait + JOB_CEILING_S <= graceful, f"max_wait_s {wait}s + a job vs graceful shutdown {graceful}s"
+    assert LONGEST_ADMITTED_S <= graceful, f"two lanes: {LONGEST_ADMITTED_S}s vs graceful shutdown {graceful}s"
 
 
 def test_nginx_waits_longer_than_the_longest_admitted_job_takes() -> None:
@@ -80,7 +84,7 @@ def test_nginx_waits_longer_than_the_longest_admitted_job_takes() -> None:
     while the other lane shares the core. All of it must fit in proxy_read_timeout; and the
     timeout no more than twice that, since a lost node stalls a request for all of it."""
     read_timeout = seconds(nginx_one("proxy_read_timeout"))
-    longest = 2 * (DEFAULTS.max_wait_s + JOB_CEILING_S)
+    longest = LONGEST_ADMITTED_S
     assert longest < read_timeout <= 2 * longest, f"2 x (max_wait_s + a job) = {longest}s vs {read_timeout}s"
 
 
@@ -189,9 +193,9 @@ def test_nginx_error_messages_quote_the_real_limits() -> None:
 
 
 def test_the_benchmark_cools_down_longer_than_nginx_benches_a_replica() -> None:
-    """bench/runner.py: "After an overloaded step nginx keeps each replica that failed out
-    for fail_timeout; the next rate must start with all of them back." With max_fails=0
-    (upstream.conf) nginx benches none: then the 503s of shedding must be what it retries."""
+    """bench/runner.py: "nginx benches no replica (upstream.conf: max_fails=0); a server
+    line without it would bench one that failed for fail_timeout": with max_fails=0, the
+    503s of shedding must be what nginx retries; without, the pause must outlast the bench."""
     from bench.runner import COOL_DOWN_S
 
     server = nginx_one("server", "upstream.conf")

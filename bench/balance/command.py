@@ -12,10 +12,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 from pathlib import Path
 
 from .. import backends, capacity, machine
@@ -39,13 +40,20 @@ class Balance:
         self.mix = os.environ.get("JOB_MIX", "").strip() or "k6/balance.js's default"
         self.entries: list[dict[str, object]] = []
 
-    def stack(self, variant: Variant, profile: Profile, replicas: int) -> AbstractContextManager[str]:
+    @contextlib.contextmanager
+    def stack(self, variant: Variant, profile: Profile, replicas: int) -> Iterator[str]:
+        """The profile's stack as the variant changes it; the backend is plain again after."""
         self.backend.variant = (variant.files(self.runner.out), variant.env())
-        return self.backend.stack(profile, replicas)
+        try:
+            with self.backend.stack(profile, replicas) as url:
+                yield url
+        finally:
+            self.backend.variant = ([], {})
 
     def capacity(self, url: str, profile: Profile, replicas: int, tag: str) -> float:
         s = self.settings
-        start = 40.0 * min(replicas, self.runner.cores)  # ~the mix's default on one CPython core
+        # A low start (the 2-core run found ~114 per core): the search climbs in 1.3x steps.
+        start = 40.0 * min(replicas, self.runner.cores)
         found = self.runner.capacity(url, profile, replicas, start, tag=tag, duration=s.probe_duration,
                                      p95_ms=s.p95_ms, script=SCRIPT)
         if found.capacity <= 0:
@@ -84,20 +92,14 @@ class Balance:
                     self.measure(url, "methods", variant.label, MANY, n, rate, share)
         return found, rates
 
-    def workers(self, rates: list[float]) -> None:
+    def without_nginx(self, profile: Profile, label: str, rates: list[float]) -> None:
+        """The same rates on one container of N processes: uvicorn --workers N, or the
+        article's own Node cluster, whose primary deals connections to its workers."""
         n = self.settings.scale
-        self.runner.progress.label = f"workers: uvicorn --workers {n}"
-        with self.stack(SHIPPED, WORKERS, n) as url:
+        self.runner.progress.label = label
+        with self.stack(SHIPPED, profile, n) as url:
             for share, rate in zip(self.settings.balance_loads, rates, strict=True):
-                self.measure(url, "methods", f"uvicorn --workers {n}", WORKERS, n, rate, share)
-
-    def node(self, rates: list[float]) -> None:
-        """The article's own system on the same mix: its cluster primary deals connections to workers."""
-        n = self.settings.scale
-        self.runner.progress.label = f"node: cluster of {n}"
-        with self.stack(SHIPPED, NODE, n) as url:
-            for share, rate in zip(self.settings.balance_loads, rates, strict=True):
-                self.measure(url, "methods", NODE.label(n), NODE, n, rate, share)
+                self.measure(url, "methods", label, profile, n, rate, share)
 
     def slowed(self, rate: float, share: float) -> None:
         for variant in (ROUND_ROBIN, SHIPPED):
@@ -110,11 +112,11 @@ class Balance:
                 self.measure(url, "slowed", variant.label, MANY, SLOWED_REPLICAS, rate, share, slowed=True)
 
     def oversubscribed(self) -> None:
-        for variant, profile in ((SHIPPED, MANY), (SHIPPED, WORKERS)):
+        for profile in (MANY, WORKERS):
             self.runner.progress.label = f"oversubscribed: {profile.title(OVERSUBSCRIBED)}"
-            with self.stack(variant, profile, OVERSUBSCRIBED) as url:
+            with self.stack(SHIPPED, profile, OVERSUBSCRIBED) as url:
                 found = self.capacity(url, profile, OVERSUBSCRIBED, f"capacity-{profile.name}{OVERSUBSCRIBED}")
-            stack = variant.label if profile.behind_nginx else f"uvicorn --workers {OVERSUBSCRIBED}"
+            stack = SHIPPED.label if profile.behind_nginx else f"uvicorn --workers {OVERSUBSCRIBED}"
             self.entries.append({"case": "oversubscribed", "stack": stack, "replicas": OVERSUBSCRIBED,
                                  "capacity": found})
             note(f"oversubscribed: {stack}, {OVERSUBSCRIBED} on {self.runner.cores} cores: {found:g} req/s")
@@ -123,7 +125,8 @@ class Balance:
 def balance(settings: Settings, backend_name: str) -> Path:
     loads = len(settings.balance_loads)
     runs = (len(VARIANTS) + 2) * loads + 4
-    progress = Progress(9 * STARTUP_S + runs * (duration_s(settings.duration) + 5) + 3 * 60)
+    stacks = len(VARIANTS) + 2 + 2 + 2  # the variants, --workers and Node, slowed (2), oversubscribed (2)
+    progress = Progress(stacks * STARTUP_S + runs * (duration_s(settings.duration) + 5) + 3 * 60)
     out, started = results_dir(settings)
     backend = backends.pick("docker" if backend_name == "auto" else backend_name, settings, progress)
     if not isinstance(backend, DockerBackend):
@@ -131,8 +134,8 @@ def balance(settings: Settings, backend_name: str) -> Path:
     runner = Runner(settings, backend, out, progress)
     bench = Balance(settings, runner, backend)
     found, rates = bench.methods()
-    bench.workers(rates)
-    bench.node(rates)
+    bench.without_nginx(WORKERS, f"uvicorn --workers {settings.scale}", rates)
+    bench.without_nginx(NODE, NODE.label(settings.scale), rates)
     middle = len(rates) // 2
     bench.slowed(rates[middle], settings.balance_loads[middle])
     bench.oversubscribed()

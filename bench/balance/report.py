@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .variants import ROUND_ROBIN
+
 Entry = dict[str, Any]
 
 
@@ -37,7 +39,7 @@ def verdict(summary: dict[str, Any]) -> list[str]:
     loads = sorted({e["load"] for e in methods})
     load = min(loads, key=lambda x: abs(x - 0.7))
     shipped = next(e for e in methods if e["stack"].startswith("shipped") and e["load"] == load)
-    rr = _find(methods, stack="round-robin, one lane", load=load)
+    rr = _find(methods, stack=ROUND_ROBIN.label, load=load)
     lines = []
     if rr:
         s, r = shipped["jobs"], rr["jobs"]

@@ -28,7 +28,8 @@ KEEP = 0.9
 # How long a thread that wants the GIL waits before the running one must hand it over
 # (CPython's default: 5 ms; PyPy follows it too). create_app sets it for the process: a
 # short job that comes in beside a long one starts within it, and so does the event loop.
-# 1 ms halved the short jobs' p95 under mixed sizes (docs/benchmark.md, balancing).
+# 1 ms: a short job waits at most ~1 ms for the GIL, not 5 (one 140 req/s run of the mix,
+# not committed: short jobs' p95 10 ms against 21 ms).
 # https://docs.python.org/3/library/sys.html#sys.setswitchinterval
 SWITCH_INTERVAL_S = 0.001
 # A job shorter than this runs on the event loop when no job is admitted: handing it to

@@ -68,7 +68,7 @@ def test_rolling_restart_of_every_replica_under_load(stack: Stack, tally) -> Non
         rollout = subprocess.run([sys.executable, str(ROOT / "scripts" / "rollout.py")], env=env,
                                  capture_output=True, text=True, timeout=600)
         if rollout.returncode == 0:
-            # nginx may bench a replica for fail_timeout after refused connects during its start.
+            # The new replicas come into DNS within resolver valid=2s: wait until each serves.
             load.wait_reaches({cid[:12] for cid in stack.container_ids("api")})
         load.wait_for(len(load.results) + 40)
     tally(f"make rollout of 4 replicas: {load.summary()}")

@@ -37,6 +37,20 @@ def test_the_verdict_reads_the_ratios_off_the_runs() -> None:
     assert f"({slowed / healthy:.2f}x)" in verdict
 
 
+def test_the_figures_the_docs_quote_are_the_committed_runs() -> None:
+    """README, docs/benchmark.md and nginx/upstream.conf quote this run: each figure must be
+    what the report of docs/benchmarks/2core-balance/ says."""
+    verdict, text = "\n".join(report.verdict(SUMMARY)), report.markdown(SUMMARY)
+    readme, upstream = (ROOT / "README.md").read_text(), (ROOT / "nginx" / "upstream.conf").read_text()
+    for ratio in ("small-job p95 0.13x", "large-job p99 0.64x"):
+        assert ratio in verdict
+    assert "0.13x of round-robin's" in readme and "large jobs' p99 to 0.64x" in readme
+    rr, shipped = report._row(entry("round-robin, one lane", 0.7)), report._row(entry(VARIANTS[-1].label, 0.7))
+    assert "| 10 / 89 / 173 | 43 / 132 / 224 |" in rr and "| 2 / 11 / 17 | 42 / 110 / 144 |" in shipped
+    assert "small 89 / 173   large p99 224" in upstream and "11 /  17             144   (shipped)" in upstream
+    assert "(1.78x)" in verdict and "1.78x" in text
+
+
 def test_a_row_shows_small_and_large_jobs_apart() -> None:
     e = entry("round-robin, one lane", 0.5)
     small, large = e["jobs"]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bench.balance.variants import SHIPPED, UPSTREAM, VARIANTS, shipped_method, with_method
+from bench.settings import BenchError
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.unit
@@ -33,7 +34,7 @@ def test_round_robin_is_one_line_away_in_the_shipped_file() -> None:
 
 
 def test_a_second_method_line_is_refused() -> None:
-    with pytest.raises(Exception, match="2 balancing methods"):
+    with pytest.raises(BenchError, match="2 balancing methods"):
         shipped_method("upstream api {\n    least_conn;\n    ip_hash;\n}\n")
 
 
