@@ -14,6 +14,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
+# Every compose stack the tests start publishes nginx's HTTPS port too (docker-compose.yml),
+# TLS on or off; empty picks a free one, so that stacks side by side never both ask for
+# 8443. A test that needs a known HTTPS port sets its own.
+os.environ["HTTPS_PORT"] = ""
+
 
 def docker_problem() -> str | None:
     """Why Docker cannot be used here, or None when it can."""

@@ -54,7 +54,7 @@ def test_an_empty_environment_leaves_every_api_setting_to_the_replica(docker: No
 def test_nginx_waits_for_a_healthy_api_and_publishes_the_port(docker: None) -> None:
     nginx = config()["services"]["nginx"]
     assert nginx["depends_on"]["api"]["condition"] == "service_healthy"
-    assert [p["target"] for p in nginx["ports"]] == [8080]
+    assert [p["target"] for p in nginx["ports"]] == [8080, 8443]
 
 
 def test_profiles_set_the_replica_count(docker: None) -> None:
