@@ -85,15 +85,22 @@ reload: ## Check, then gracefully reload the running nginx (after editing nginx/
 	$(NGINX_EXEC) -s reload
 	@echo "reload: nginx reloaded; old workers finish their requests first"
 
+.PHONY: certs
+certs: ## A local CA and a certificate for localhost in nginx/certs/, for NGINX_TLS=on (the CA stays in .local-ca/)
+	bash scripts/certs.sh
+
 .PHONY: nginx-check
-nginx-check: ## nginx -t on the real config files, limits off and on, in the nginx image the stack runs (no stack needed)
+nginx-check: ## nginx -t on the real config files, limits off and on, TLS off and on, in the nginx image the stack runs (no stack needed)
 	$(SETUP) images NGINX_IMAGE
 	image=$$($(PY) scripts/images.py NGINX_IMAGE); \
-	for limits in off on; do \
-	    echo "nginx-check: nginx/ with limits-$$limits.conf"; \
+	certs=$$(mktemp -d); chmod 755 "$$certs"; trap 'rm -rf "$$certs"' EXIT; \
+	CA_DIR="$$certs/ca" bash scripts/certs.sh "$$certs" >/dev/null; \
+	for mode in limits-off limits-on tls-on; do \
+	    echo "nginx-check: nginx/ with $$mode.conf"; \
 	    docker run --rm --network none --read-only --tmpfs /tmp -u 101:101 \
 	        --mount "type=bind,source=$(CURDIR)/nginx,target=/etc/nginx,readonly" \
-	        --mount "type=bind,source=$(CURDIR)/nginx/limits-$$limits.conf,target=/etc/nginx/limits.conf,readonly" \
+	        --mount "type=bind,source=$(CURDIR)/nginx/$$mode.conf,target=/etc/nginx/$${mode%-*}.conf,readonly" \
+	        --mount "type=bind,source=$$certs,target=/etc/nginx/certs,readonly" \
 	        "$$image" nginx -t; \
 	done
 
