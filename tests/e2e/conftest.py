@@ -149,6 +149,35 @@ class Stack:
             self.wait_serving(replicas)
 
 
+    @contextlib.contextmanager
+    def with_tls(self, certs: Path) -> Iterator[str]:
+        """nginx alone recreated with NGINX_TLS=on and the certificate folder `certs` (the
+        replicas stay), then put back. Yields the HTTPS base URL, on a free port."""
+        replicas = self.replicas()
+        try:
+            self.env.update(NGINX_TLS="on", TLS_CERTS=str(certs))
+            self.compose("up", "-d", "--wait", "--no-deps", "nginx")
+            self.wait_serving(replicas)
+            port = self.compose("port", "nginx", "8443").strip().rsplit(":", 1)[1]
+            yield f"https://localhost:{port}"
+        finally:
+            self.env.pop("NGINX_TLS")
+            self.env.pop("TLS_CERTS")
+            self.compose("up", "-d", "--wait", "--no-deps", "nginx")
+            self.wait_serving(replicas)
+
+
+def dev_certs(folder: Path) -> Path:
+    """What `make certs` makes (scripts/certs.sh), in `folder`, its CA in folder/ca:
+    fullchain.pem and privkey.pem for localhost, and dev-ca.pem for clients."""
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)  # nginx runs as uid 101 (tmp_path folders are 0700)
+    env = {**os.environ, "CA_DIR": str(folder / "ca")}
+    subprocess.run(["bash", str(ROOT / "scripts" / "certs.sh"), str(folder)], check=True, env=env,
+                   capture_output=True, timeout=60)
+    return folder
+
+
 def inspect(container: str) -> dict:
     """`docker inspect` of one container."""
     return json.loads(proc.output(["docker", "inspect", container], timeout=30))[0]  # type: ignore[no-any-return]
