@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import secrets
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -130,10 +131,12 @@ class ServiceLoad(LoadLoop):
         return client.get(base + self.url), False
 
 
-def wait_serving(base_url: str, replicas: set[str], timeout: float = 30) -> None:
-    """Until nginx has routed to each of `replicas` (by X-Replica; it re-reads DNS every 2 s)."""
+def wait_serving(base_url: str, replicas: set[str], timeout: float = 30,
+                 verify: bool | ssl.SSLContext = True) -> None:
+    """Until nginx has routed to each of `replicas` (by X-Replica; it re-reads DNS every 2 s).
+    `verify`: for an https base URL, a context that trusts its CA, or False."""
     seen: set[str] = set()
-    with httpx.Client(base_url=base_url, timeout=10) as client:
+    with httpx.Client(base_url=base_url, timeout=10, verify=verify) as client:
         def missing() -> set[str]:
             response = client.get("/")
             if response.status_code == 200:

@@ -14,14 +14,19 @@ pytestmark = pytest.mark.config
 NGINX_DIR = ROOT / "nginx"
 
 
-def nginx(image: str, conf_dir: Path, *args: str, limits: str | None = None) -> subprocess.CompletedProcess[str]:
+def nginx(image: str, conf_dir: Path, *args: str, limits: str | None = None, tls: str | None = None,
+          certs: Path | None = None) -> subprocess.CompletedProcess[str]:
     """The stock `nginx ARGS` as the stack runs nginx: conf_dir at /etc/nginx (no -c), non-root,
-    read-only root, /tmp writable. `limits`: mount limits-<limits>.conf over limits.conf, as
-    compose does; None: the folder as it is, as a plain nginx on it would read it."""
+    read-only root, /tmp writable. `limits`, `tls`: mount limits-<limits>.conf over limits.conf
+    (tls-<tls>.conf over tls.conf), as compose does; None: the folder as it is, as a plain nginx
+    on it would read it. `certs`: the folder mounted at /etc/nginx/certs (TLS_CERTS)."""
     mounts = ["--mount", f"type=bind,source={conf_dir},target=/etc/nginx,readonly"]
-    if limits is not None:
-        limits_file = conf_dir / f"limits-{limits}.conf"
-        mounts += ["--mount", f"type=bind,source={limits_file},target=/etc/nginx/limits.conf,readonly"]
+    for name, mode in (("limits", limits), ("tls", tls)):
+        if mode is not None:
+            mounts += ["--mount", f"type=bind,source={conf_dir / f'{name}-{mode}.conf'},target=/etc/nginx/{name}.conf,"
+                       "readonly"]
+    if certs is not None:
+        mounts += ["--mount", f"type=bind,source={certs},target=/etc/nginx/certs,readonly"]
     return subprocess.run(
         ["docker", "run", "--rm", "--network", "none", "--read-only", "--tmpfs", "/tmp",
          "-u", "101:101", *mounts, image, "nginx", *args],
