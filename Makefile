@@ -181,7 +181,10 @@ node-down: ## Stop and remove the Node cluster
 # gixy's status_page_exposed wants allow/deny inside the stub_status location itself; the
 # ones in nginx/sites/status.conf are on its server, which the location inherits:
 # https://nginx.org/en/docs/http/ngx_http_access_module.html (a false positive).
-GIXY_SKIPS := status_page_exposed
+# host_spoofing flags `proxy_set_header Host $http_host` (conf.d/proxy.conf): nginx has
+# already refused a malformed Host (400), the one public server takes any name, and $host
+# would drop the port the app's own URLs need. https://www.uvicorn.org/deployment/#running-behind-nginx
+GIXY_SKIPS := status_page_exposed,host_spoofing
 
 .PHONY: lint
 lint: lint-setup ## Static checks, as CI runs them: ruff, mypy --strict, shellcheck, hadolint, gixy, k8s-check
