@@ -27,7 +27,7 @@ NGINX_EXEC := $(COMPOSE) exec -T nginx nginx
 # The seed article's Node cluster, a yardstick beside the stack (reference/node-cluster/).
 # Its .env links to ours, so NODE_IMAGE from make offline-images applies here too.
 NODE_COMPOSE := $(COMPOSE) -f reference/node-cluster/compose.yml
-DOCKERFILES := service/Dockerfile lab/node/Dockerfile monitoring/nginx-log-exporter/Dockerfile $(wildcard reference/*/Dockerfile)
+DOCKERFILES := service/Dockerfile lab/node/Dockerfile monitoring/nginx-log-exporter/Dockerfile acme/Dockerfile $(wildcard reference/*/Dockerfile)
 
 .PHONY: help
 help: ## List the targets
@@ -88,6 +88,10 @@ reload: ## Check, then gracefully reload the running nginx (after editing nginx/
 .PHONY: certs
 certs: ## A local CA and a certificate for localhost in nginx/certs/, for NGINX_TLS=on (the CA stays in .local-ca/)
 	bash scripts/certs.sh
+
+.PHONY: acme-renew
+acme-renew: ## With the acme profile: renew the certificate now, install it and reload nginx (certbot's deploy hook)
+	$(COMPOSE) --profile acme exec -T acme certbot renew --force-renewal
 
 .PHONY: nginx-check
 nginx-check: ## nginx -t on the real config files, limits off and on, TLS off and on, in the nginx image the stack runs (no stack needed)
@@ -191,7 +195,7 @@ lint: lint-setup ## Static checks, as CI runs them: ruff, mypy --strict, shellch
 	$(VENV)/bin/ruff check
 	$(VENV)/bin/mypy
 	$(VENV)/bin/shellcheck scripts/*.sh service/healthcheck.sh monitoring/nginx-log-exporter/healthcheck.sh \
-		lab/node/entrypoint.sh .ci/run
+		lab/node/entrypoint.sh .ci/run acme/acme-edge
 	$(VENV)/bin/hadolint $(DOCKERFILES)
 	$(VENV)/bin/gixy --skips $(GIXY_SKIPS) nginx/nginx.conf
 	$(MAKE) --no-print-directory k8s-check

@@ -28,7 +28,9 @@ NODE_COMPOSE_FILE = "reference/node-cluster/compose.yml"
 MONITORING = {"PROMETHEUS_IMAGE": "prom/prometheus:v3.5.0",
               "NGINX_EXPORTER_IMAGE": "nginx/nginx-prometheus-exporter:1.4.2",
               # Not in compose: the swarm lab's registry (scripts/lab.py).
-              "REGISTRY_IMAGE": "registry:2"}
+              "REGISTRY_IMAGE": "registry:2",
+              # Not in compose either: the acme profile's test CA (tests/e2e/test_acme.py).
+              "PEBBLE_IMAGE": "ghcr.io/letsencrypt/pebble:2.6.0"}
 
 
 def services(*files: str, stdin: str | None = None) -> dict[str, Any]:

@@ -35,6 +35,8 @@ NODE_BUILD_STANDIN=${NODE_BUILD_STANDIN:-local/node-build:sid-24}
 PROMETHEUS_STANDIN=${PROMETHEUS_STANDIN:-local/prometheus-base:bookworm}
 NGINX_EXPORTER_STANDIN=${NGINX_EXPORTER_STANDIN:-local/nginx-exporter-base:bookworm}
 REGISTRY_STANDIN=${REGISTRY_STANDIN:-local/registry-base:bookworm}
+# Tests only (tests/e2e/test_acme.py): Let's Encrypt's ACME test server, bookworm's 2.4.
+PEBBLE_STANDIN=${PEBBLE_STANDIN:-local/pebble-base:bookworm}
 ENV_FILE=${ENV_FILE:-.env}
 # The host's CA bundle goes into the images so that pip inside `docker build` trusts
 # a TLS-inspecting proxy, as a user behind a corporate proxy would have to do.
@@ -119,6 +121,40 @@ YAML
 }
 REGISTRY_CHANGES=('ENTRYPOINT ["/usr/bin/docker-registry"]' 'CMD ["serve", "/etc/docker/registry/config.yml"]'
     'EXPOSE 5000' 'VOLUME /var/lib/registry')
+
+# The official ghcr.io/letsencrypt/pebble image: /usr/bin/pebble, run from / so that its
+# default -config test/config/pebble-config.json is found, with the HTTPS API's
+# certificate under /test/certs. Debian ships neither: the API's certificate (names
+# pebble and localhost) is made here, by a throwaway CA whose key is not kept; its
+# certificate is /test/certs/pebble.minica.pem, what ACME clients trust for the API.
+# https://github.com/letsencrypt/pebble/blob/main/docker/pebble/linux.Dockerfile
+pebble_like_official() {
+    local certs=$1/test/certs
+    as_root mkdir -p "$1/test/config" "$certs/localhost"
+    as_root tee "$1/test/config/pebble-config.json" >/dev/null <<'JSON'
+{
+  "pebble": {
+    "listenAddress": "0.0.0.0:14000",
+    "managementListenAddress": "0.0.0.0:15000",
+    "certificate": "test/certs/localhost/cert.pem",
+    "privateKey": "test/certs/localhost/key.pem",
+    "httpPort": 5002,
+    "tlsPort": 5001,
+    "ocspResponderURL": "",
+    "externalAccountBindingRequired": false
+  }
+}
+JSON
+    as_root openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+        -subj "/CN=pebble stand-in CA" -keyout "$certs/ca.key" -out "$certs/pebble.minica.pem" 2>/dev/null
+    as_root openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1825 \
+        -subj /CN=pebble -addext "subjectAltName=DNS:pebble,DNS:localhost,IP:127.0.0.1" \
+        -CA "$certs/pebble.minica.pem" -CAkey "$certs/ca.key" \
+        -keyout "$certs/localhost/key.pem" -out "$certs/localhost/cert.pem" 2>/dev/null
+    as_root rm "$certs/ca.key"
+    as_root chmod 644 "$certs/localhost/key.pem"  # a test key, readable by any user it runs as
+}
+PEBBLE_CHANGES=('CMD ["/usr/bin/pebble"]' 'WORKDIR /' 'EXPOSE 14000 15000')
 
 # import_rootfs DIR IMAGE [CHANGE...]: DIR as IMAGE, with the host's CA bundle. The bundle
 # goes in last, so that no package step before it (update-ca-certificates) drops the
@@ -213,7 +249,7 @@ ensure() {
 MODE=build
 if [ "${1:-}" = --refresh ]; then MODE=refresh; shift; fi
 KNOWN=(PYTHON_IMAGE PYPY_IMAGE NGINX_IMAGE NODE_IMAGE NODE_BUILD_IMAGE PROMETHEUS_IMAGE
-    NGINX_EXPORTER_IMAGE REGISTRY_IMAGE)
+    NGINX_EXPORTER_IMAGE REGISTRY_IMAGE PEBBLE_IMAGE)
 WANTED=("${@:-${KNOWN[@]}}")
 for var in "${WANTED[@]}"; do
     [[ " ${KNOWN[*]} " == *" $var "* ]] || die "no stand-in for $var; known: ${KNOWN[*]}"
@@ -242,3 +278,6 @@ ensure NGINX_EXPORTER_IMAGE build_image "$NGINX_EXPORTER_STANDIN" bookworm prome
 # The swarm lab's registry (make lab-up; docs/several-machines.md).
 ensure REGISTRY_IMAGE build_image "$REGISTRY_STANDIN" bookworm docker-registry,ca-certificates registry_like_official \
     "${REGISTRY_CHANGES[@]}"
+# The acme profile's test CA (tests/e2e/test_acme.py), never a service of the stack.
+ensure PEBBLE_IMAGE build_image "$PEBBLE_STANDIN" bookworm pebble,ca-certificates pebble_like_official \
+    "${PEBBLE_CHANGES[@]}"

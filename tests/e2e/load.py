@@ -37,6 +37,8 @@ class LoadLoop:
     # client (so k6) send such a GET again on a new connection, by themselves; with this
     # set, so does this loop, once, and counts it (Result.retried). Off: any such loss fails.
     retry_closed_idle: bool = False
+    # HTTPS: what to trust (an SSLContext with a test CA), as httpx takes it.
+    verify: ssl.SSLContext | bool = True
     results: list[Result] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -56,7 +58,7 @@ class LoadLoop:
 
     def _run(self) -> None:
         deadline = time.monotonic() + self.max_seconds
-        with httpx.Client(timeout=30) as client:
+        with httpx.Client(timeout=30, verify=self.verify) as client:
             while not self._stop.is_set() and time.monotonic() < deadline:
                 started = time.monotonic()
                 try:
