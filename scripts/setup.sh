@@ -10,7 +10,7 @@
 #   1. a running Docker engine (installs docker.io and starts dockerd as root if needed)
 #   2. .venv with the test, report and tool pins (pytest, httpx, k6, compose v2), and the service (app) editable
 #   3. the `docker compose` v2 CLI plugin, linked from .venv when the system has none
-#   4. ab (apache2-utils), which the e2e tests run
+#   4. ab (apache2-utils) and testssl.sh, which the e2e tests run
 #   5. base images: pulled when a registry answers, else stand-ins built offline
 #   6. an nginx binary for the no-Docker benchmark (make bench-host), unpacked from Debian's .deb
 #   7. the pinned lint tools of requirements-lint.txt, into .venv
@@ -87,6 +87,14 @@ ensure_ab() {
     log "installing apache2-utils (ab) from Debian"
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq apache2-utils >/dev/null
+}
+
+ensure_testssl() {
+    # testssl.sh: tests/e2e/test_testssl.py scans the TLS stack with it. Debian names it `testssl`.
+    if command -v testssl >/dev/null || command -v testssl.sh >/dev/null; then log "testssl.sh is installed"; return; fi
+    log "installing testssl.sh from Debian"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq testssl.sh >/dev/null
 }
 
 check_k6() {
@@ -186,7 +194,7 @@ core() { ensure_docker; ensure_venv; ensure_compose; check_k6; }
 case ${1:-all} in
     # make test runs every base image: the stack on both runtimes, the Node reference,
     # monitoring, the swarm lab's registry.
-    all) core; ensure_ab; ensure_host_nginx; ensure_k8s_tools; ensure_base_images ;;
+    all) core; ensure_ab; ensure_testssl; ensure_host_nginx; ensure_k8s_tools; ensure_base_images ;;
     # make up, make bench...: the tools, then only the base images that target runs.
     images) shift; core; ensure_base_images "$@" ;;
     # make bench-host: no Docker at all.

@@ -5,6 +5,7 @@ compose is the one reader of .env, here as in scripts/images.py: it interpolates
 the environment, and renders only the services of the active profiles (COMPOSE_PROFILES).
 """
 
+import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,6 +15,10 @@ from proc import output
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = ("docker-compose.yml", "compose/swarm.yml")
+# NGINX_TLS=on adds this one: HTTPS, and the certificate as secrets, which TLS off must not
+# require. compose/swarm.yml's x-nginx-tls says which, as compose resolves it (.env included).
+TLS_FILE = "compose/swarm-tls.yml"
+TLS_SWITCH = "x-nginx-tls"
 # Compose-only services: nginx-log-exporter reads the local engine's container logs by
 # compose labels (a swarm task has neither); grafana waits on a healthcheck condition.
 NOT_ON_SWARM = frozenset({"nginx-log-exporter", "grafana"})
@@ -22,10 +27,19 @@ Config = dict[str, Any]
 
 
 def render(stack: str, env: Mapping[str, str]) -> Config:
-    """`docker compose config` of the two files, as JSON (which is YAML to the stack loader).
-    -p STACK: network names come out as STACK_edge, STACK_backend, as the stack names them."""
-    files = [arg for name in FILES for arg in ("-f", name)]
-    rendered: Config = json.loads(output(["docker", "compose", "--project-directory", str(ROOT), *files,
+    """`docker compose config` of the two files (three with NGINX_TLS=on), as JSON (which is
+    YAML to the stack loader). -p STACK: network names come out as STACK_edge, STACK_backend,
+    as the stack names them."""
+    rendered = compose_config(stack, env, FILES)
+    tls = rendered.get(TLS_SWITCH)
+    if tls not in ("on", "off"):
+        raise ValueError(f"NGINX_TLS={tls} is not a switch: use NGINX_TLS=on or NGINX_TLS=off")
+    return compose_config(stack, env, (*FILES, TLS_FILE)) if tls == "on" else rendered
+
+
+def compose_config(stack: str, env: Mapping[str, str], files: tuple[str, ...]) -> Config:
+    args = [arg for name in files for arg in ("-f", name)]
+    rendered: Config = json.loads(output(["docker", "compose", "--project-directory", str(ROOT), *args,
                                           "-p", stack, "config", "--format", "json"], env=env))
     return rendered
 
@@ -39,8 +53,19 @@ def for_swarm(config: Config, scale: int | None) -> Config:
     used = {volume.get("source") for service in services.values() for volume in service.get("volumes", [])}
     volumes = {name: volume for name, volume in config.get("volumes", {}).items() if name in used}
     # The top-level name is refused; the stack name comes from `docker stack deploy`.
-    rest = {key: value for key, value in config.items() if key not in ("name", "services", "volumes")}
-    return rest | {"services": services, "volumes": volumes}
+    rest = {key: value for key, value in config.items()
+            if key not in ("name", "services", "volumes", "secrets", TLS_SWITCH)}
+    secrets = {name: versioned(secret) for name, secret in config.get("secrets", {}).items()}
+    return rest | {"services": services, "volumes": volumes} | ({"secrets": secrets} if secrets else {})
+
+
+def versioned(secret: Config) -> Config:
+    """A secret from a file, named after a hash of its bytes: swarm refuses to change a
+    secret, so a renewed certificate must be a new one (and nginx's task is updated to it)."""
+    if "file" not in secret:
+        return secret
+    digest = hashlib.sha256(Path(secret["file"]).read_bytes()).hexdigest()[:12]
+    return secret | {"name": f"{secret['name']}-{digest}"}
 
 
 def typed(service: Config) -> Config:
@@ -52,6 +77,10 @@ def typed(service: Config) -> Config:
                             for port in service["ports"]]
     if "volumes" in service:
         service["volumes"] = [with_tmpfs_size(volume) for volume in service["volumes"]]
+    if "secrets" in service:
+        # compose writes a mode as an octal string ("0400"); the loader takes a number.
+        service["secrets"] = [secret | {"mode": int(secret["mode"], 8)} if isinstance(secret.get("mode"), str)
+                              else secret for secret in service["secrets"]]
     return service
 
 

@@ -200,5 +200,5 @@ def main(argv: list[str]) -> None:
 if __name__ == "__main__":
     try:
         main(sys.argv[1:])
-    except (Failed, TimedOut) as exc:
+    except (Failed, TimedOut, ValueError) as exc:
         die(str(exc))

@@ -2,6 +2,7 @@
 or the lab's manager with LAB=1), what it reports about the stack's services, and the waits
 on that, each saying what did not happen and where to look."""
 
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
@@ -91,11 +92,20 @@ def wait_replicas(swarm: Swarm, service: str, want: int) -> None:
     log(f"{swarm.name(service)}: {want}/{want} tasks running and healthy")
 
 
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer: with NGINX_TLS=on, plain HTTP redirects to HTTPS (308)."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
 def answers(url: str) -> bool:
     try:
         # Only the http://127.0.0.1 URL that wait_http built.
-        with urllib.request.urlopen(url, timeout=5):  # noqa: S310
+        with urllib.request.build_opener(NoRedirect).open(url, timeout=5):
             return True
+    except urllib.error.HTTPError as error:
+        return 300 <= error.code < 400
     except OSError:
         return False
 

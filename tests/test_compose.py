@@ -183,3 +183,56 @@ def test_prometheus_finds_the_replicas_by_service_name_and_port() -> None:
     (api,) = [job["dns_sd_configs"] for job in jobs if job["job_name"] == "api"]
     assert api == [{"names": ["api"], "type": "A", "port": Settings.port, "refresh_interval": "5s"}]
     assert "api" in yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+
+
+def swarm_config(**env: str) -> subprocess.CompletedProcess[str]:
+    """`scripts/swarm.py config` with NGINX_TLS and the certificate variables only as given."""
+    unset = {"NGINX_TLS", "TLS_CERTS", "TLS_CERT", "TLS_KEY", "HTTPS_PORT"}
+    base = {k: v for k, v in os.environ.items() if k not in unset}
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "swarm.py"), "config"], capture_output=True,
+                          text=True, timeout=60, env=base | {"SWARM_LB_NODE": "node-1", **env})
+
+
+def test_swarm_with_tls_gets_the_certificate_as_secrets_and_publishes_8443(tmp_path: Path) -> None:
+    """compose/swarm-tls.yml: NGINX_TLS=on adds HTTPS on 8443 (host mode), tls-on.conf, and the
+    certificate and key as secrets where tls-on.conf reads them, nginx's own (uid 101)."""
+    (tmp_path / "fullchain.pem").write_text("not read by the config")
+    (tmp_path / "privkey.pem").write_text("nor this")
+    result = swarm_config(NGINX_TLS="on", TLS_CERTS=str(tmp_path), HTTPS_PORT=str(ports.SWARM_CONFIG_HTTPS))
+    assert result.returncode == 0, result.stderr
+    stack = yaml.safe_load(result.stdout)
+    nginx = stack["services"]["nginx"]
+    assert [(p["target"], p["published"], p["mode"]) for p in nginx["ports"]] == \
+        [(8080, 8080, "host"), (8443, ports.SWARM_CONFIG_HTTPS, "host")]
+    mounts = {m["target"]: m for m in nginx["volumes"]}
+    assert mounts["/etc/nginx/tls.conf"]["source"] == str(ROOT / "nginx" / "tls-on.conf")
+    assert mounts["/etc/nginx/certs"]["type"] == "tmpfs", "the secrets' mount points, not in the checkout"
+    tls_on = (ROOT / "nginx" / "tls-on.conf").read_text()
+    secrets = {s["target"]: s for s in nginx["secrets"]}
+    assert set(secrets) == {"/etc/nginx/certs/fullchain.pem", "/etc/nginx/certs/privkey.pem"}
+    for target in secrets:
+        assert f" certs/{Path(target).name};" in tls_on, f"tls-on.conf reads {target}"
+    key = secrets["/etc/nginx/certs/privkey.pem"]
+    assert (key["uid"], key["gid"], key["mode"]) == ("101", "101", 0o400)
+    assert secrets["/etc/nginx/certs/fullchain.pem"]["mode"] in (0o440, 0o444)
+    files = {s["source"]: stack["secrets"][s["source"]]["file"] for s in nginx["secrets"]}
+    assert sorted(files.values()) == [str(tmp_path / "fullchain.pem"), str(tmp_path / "privkey.pem")]
+
+
+def test_swarm_with_tls_takes_explicit_certificate_and_key_paths(tmp_path: Path) -> None:
+    (tmp_path / "site.crt").write_text("c")
+    (tmp_path / "site.key").write_text("k")
+    result = swarm_config(NGINX_TLS="on", TLS_CERT=str(tmp_path / "site.crt"), TLS_KEY=str(tmp_path / "site.key"))
+    assert result.returncode == 0, result.stderr
+    secrets = yaml.safe_load(result.stdout)["secrets"]
+    assert sorted(s["file"] for s in secrets.values()) == [str(tmp_path / "site.crt"), str(tmp_path / "site.key")]
+
+
+def test_swarm_with_tls_off_needs_no_certificate_and_a_typo_is_an_error(tmp_path: Path) -> None:
+    off = swarm_config(TLS_CERTS=str(tmp_path / "none-here"))
+    assert off.returncode == 0, off.stderr
+    assert "secrets" not in yaml.safe_load(off.stdout)
+    typo = swarm_config(NGINX_TLS="of")
+    assert typo.returncode != 0 and "NGINX_TLS=of is not a switch" in typo.stderr
+    missing = swarm_config(NGINX_TLS="on", TLS_CERTS=str(tmp_path / "none-here"))
+    assert missing.returncode != 0 and "fullchain.pem" in missing.stderr

@@ -8,6 +8,7 @@ swarm (this node a manager) is used and kept. Either way the engine ends as it s
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import subprocess
@@ -40,24 +41,27 @@ def networks() -> set[str]:
 
 
 class Swarm:
-    base_url = f"http://127.0.0.1:{PORT}"
+    def __init__(self, stack: str = STACK, port: int = PORT, **env: str) -> None:
+        """The stack `stack` with nginx on `port`; `env` for every scripts/swarm.py command."""
+        self.stack, self.env = stack, {"STACK": stack, "HTTP_PORT": str(port), **env}
+        self.base_url = f"http://127.0.0.1:{port}"
 
     def script(self, command: str, **env: str) -> str:
         """scripts/swarm.py as `make swarm-<command>` runs it; returns its log lines."""
         result = subprocess.run(
             [sys.executable, str(ROOT / "scripts" / "swarm.py"), command], capture_output=True, text=True,
-            timeout=600, env={**os.environ, "STACK": STACK, "HTTP_PORT": str(PORT), **env})
+            timeout=600, env={**os.environ, **self.env, **env})
         print(result.stderr)
         assert result.returncode == 0, f"scripts/swarm.py {command} failed:\n{result.stderr[-3000:]}"
         return result.stderr
 
     def service(self, name: str) -> dict:
-        return json.loads(docker_out("service", "inspect", f"{STACK}_{name}"))[0]
+        return json.loads(docker_out("service", "inspect", f"{self.stack}_{name}"))[0]
 
     def tasks(self) -> set[str]:
         """The api tasks that run and pass their healthcheck, as X-Replica names them
         (the container's hostname: its short id)."""
-        return set(docker_out("ps", "--filter", f"label=com.docker.swarm.service.name={STACK}_api",
+        return set(docker_out("ps", "--filter", f"label=com.docker.swarm.service.name={self.stack}_api",
                           "--filter", "health=healthy", "--format", "{{.ID}}").split())
 
     def scale(self, replicas: int) -> set[str]:
@@ -74,7 +78,7 @@ class Swarm:
         """Every container's log, stopped ones too. From `docker logs`: `docker service logs`
         was seen to hang on tasks that a rolling update had shut down."""
         out = []
-        for line in docker_out("ps", "-a", "--filter", f"label=com.docker.swarm.service.name={STACK}_{service}",
+        for line in docker_out("ps", "-a", "--filter", f"label=com.docker.swarm.service.name={self.stack}_{service}",
                                "--format", "{{.ID}} {{.Names}}").splitlines():
             cid, name = line.split()
             logs = subprocess.run(["docker", "logs", "--timestamps", cid], capture_output=True, text=True, timeout=30)
@@ -90,8 +94,10 @@ def swarm_state() -> list[str]:
     return docker_out("info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}").split()
 
 
-@pytest.fixture(scope="module")
-def swarm(docker: None) -> Iterator[Swarm]:
+@contextlib.contextmanager
+def deployed(swarm: Swarm, **env: str) -> Iterator[Swarm]:
+    """`swarm` deployed with SCALE=4 (and `env`) on this engine's swarm, made here when it has
+    none; afterwards removed, and the engine left as it was found."""
     networks_before = networks()
     state, manager = swarm_state()
     created = state == "inactive"
@@ -104,16 +110,15 @@ def swarm(docker: None) -> Iterator[Swarm]:
     elif state != "active" or manager != "true":
         pytest.fail(f"this engine is in swarm state {state!r} (manager: {manager}); the test needs no "
                     "swarm or a manager node. See: docker info", pytrace=False)
-    swarm = Swarm()
     try:
         swarm.script("down")  # the leftovers of an aborted run, if any
-        swarm.script("up", SCALE="4")
+        swarm.script("up", **{"SCALE": "4", **env})
         yield swarm
     finally:
         # Each step runs even when an earlier one failed: the engine must end as it started.
         problems = []
         try:
-            logs = ROOT / "results" / "e2e" / f"{STACK}.log"
+            logs = ROOT / "results" / "e2e" / f"{swarm.stack}.log"
             logs.parent.mkdir(parents=True, exist_ok=True)
             logs.write_text(swarm.logs("nginx") + "\n" + swarm.logs("api"))
             print(f"\ncontainer logs of the swarm e2e stack: {logs}")
@@ -135,6 +140,12 @@ def swarm(docker: None) -> Iterator[Swarm]:
         if networks() - ignore != networks_before - ignore:
             problems.append(f"networks differ: now {sorted(networks())}, were {sorted(networks_before)}")
         assert not problems, "the engine was not left as found:\n" + "\n".join(problems)
+
+
+@pytest.fixture(scope="module")
+def swarm(docker: None) -> Iterator[Swarm]:
+    with deployed(Swarm()) as swarm:
+        yield swarm
 
 
 def test_the_stack_deploys_as_the_compose_file_says(swarm: Swarm) -> None:

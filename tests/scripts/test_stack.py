@@ -2,6 +2,7 @@
 
 import copy
 import json
+from pathlib import Path
 
 import pytest
 
@@ -98,3 +99,37 @@ def test_the_stack_file_escapes_dollars_the_loader_would_interpolate() -> None:
     text = stack_file(config)
     assert '"$$5"' in text and '"$${HOME}"' in text
     assert json.loads(text.replace("$$", "$")) == config
+
+
+def with_tls(folder: Path) -> dict:
+    """The render with NGINX_TLS=on: compose/swarm-tls.yml's secrets and port added."""
+    config = rendered()
+    (folder / "fullchain.pem").write_text("CERT")
+    (folder / "privkey.pem").write_text("KEY")
+    nginx = config["services"]["nginx"]
+    nginx["ports"].append({"mode": "host", "target": 8443, "published": "18702", "protocol": "tcp"})
+    nginx["secrets"] = [{"source": "tls-fullchain", "target": "/etc/nginx/certs/fullchain.pem", "mode": "0444"},
+                        {"source": "tls-privkey", "target": "/etc/nginx/certs/privkey.pem", "mode": "0400"}]
+    config["secrets"] = {name: {"name": f"pycluster-swarm_{name}", "file": str(folder / file)}
+                         for name, file in (("tls-fullchain", "fullchain.pem"), ("tls-privkey", "privkey.pem"))}
+    return config | {"x-nginx-tls": "on"}
+
+
+def test_secret_modes_are_numbers_and_the_switch_is_left_out(tmp_path: Path) -> None:
+    config = for_swarm(with_tls(tmp_path), 2)
+    assert "x-nginx-tls" not in config, "compose/swarm.yml's switch is for scripts/stack.py only"
+    assert [s["mode"] for s in config["services"]["nginx"]["secrets"]] == [0o444, 0o400]
+    assert [p["published"] for p in config["services"]["nginx"]["ports"]] == [18701, 18702]
+    assert "secrets" not in for_swarm(rendered(), 2), "TLS off: no secret at all"
+
+
+def test_a_secret_is_named_after_its_bytes_so_a_renewal_is_a_new_secret(tmp_path: Path) -> None:
+    """Swarm refuses to change a secret: a renewed certificate under the same name would fail the deploy."""
+    config = with_tls(tmp_path)
+    before = {k: s["name"] for k, s in for_swarm(config, 2)["secrets"].items()}
+    assert before["tls-fullchain"].startswith("pycluster-swarm_tls-fullchain-")
+    assert for_swarm(config, 2)["secrets"]["tls-fullchain"]["name"] == before["tls-fullchain"], "same bytes, same name"
+    (tmp_path / "fullchain.pem").write_text("RENEWED")
+    after = {k: s["name"] for k, s in for_swarm(config, 2)["secrets"].items()}
+    assert after["tls-fullchain"] != before["tls-fullchain"] and after["tls-privkey"] == before["tls-privkey"]
+    assert for_swarm(config, 2)["secrets"]["tls-fullchain"]["file"] == str(tmp_path / "fullchain.pem")
