@@ -257,6 +257,11 @@ bench-rate: ## High request rates: nginx + SCALE replicas vs uvicorn --workers S
 	$(SETUP) images $(STACK_IMAGES)
 	$(PY) -m bench rate
 
+.PHONY: bench-tls
+bench-tls: ## What the edge costs on /api?n=1000: capacity and CPU per request, plain HTTP/1.1 vs HTTPS (kept and new connections) vs HTTP/2; k6 and h2load
+	$(SETUP) tls $(STACK_IMAGES)
+	$(PY) -m bench tls
+
 .PHONY: bench-balance
 bench-balance: ## Balancing methods on mixed job sizes (JOB_MIX, BALANCE_LOADS): round-robin vs least_conn vs the shipped stack, vs --workers and Node, one slow replica
 	$(SETUP) images $(STACK_IMAGES) $(NODE_IMAGES)

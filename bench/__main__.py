@@ -1,4 +1,4 @@
-"""python -m bench {compare,sweep,rate,balance,runtimes,breakdown,warmup,cost}: the Makefile's
+"""python -m bench {compare,sweep,rate,balance,runtimes,breakdown,warmup,cost,tls}: the Makefile's
 bench targets show the calls."""
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                                                    f"{', '.join(p.name for p in profiles.RUNTIME_PROFILES)}")
     sub.add_parser("breakdown", help="CPU per request of the replica and nginx, layer by layer, CPython vs PyPy")
     sub.add_parser("warmup", help="the first seconds of a PyPy replica: API_WARMUP_S=0 against the default")
+    sub.add_parser("tls", help="capacity and CPU per request of plain HTTP/1.1, HTTPS (kept and new connections) "
+                               "and HTTP/2 at nginx, on the cheap job (Docker)")
     sub.add_parser("cost", help="server CPU per /api request against the bare loop, and metrics on vs off (no Docker)")
     args = parser.parse_args(argv)
     if args.command == "compare":
@@ -80,6 +82,10 @@ def main(argv: list[str]) -> int:
             from .studies.breakdown import breakdown
 
             breakdown(settings)
+        elif args.command == "tls":
+            from .tls.command import tls
+
+            tls(settings)
         else:
             from .studies.stack_cost import cost  # imports the service and uvicorn: only when asked
 

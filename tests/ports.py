@@ -28,6 +28,7 @@ LAB_REGISTRY = _port("LAB_E2E_REGISTRY_PORT", 15000)
 NODE_REFERENCE = _port("E2E_NODE_PORT", 13000)
 BENCH_HTTP = _port("BENCH_E2E_HTTP_PORT", 18380)  # make bench, tests/e2e/test_bench.py
 BENCH_WORKERS = _port("BENCH_E2E_WORKERS_PORT", 18390)
+BENCH_TLS_HTTP = _port("BENCH_TLS_E2E_HTTP_PORT", 18485)  # make bench-tls, tests/e2e/test_bench_tls.py
 # The no-Docker backend: host nginx, and replicas on this port and the next (SCALE=2).
 HOST_HTTP = _port("BENCH_HOST_HTTP_PORT", 18580)
 HOST_REPLICA = _port("BENCH_HOST_REPLICA_PORT", 18601)

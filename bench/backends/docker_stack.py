@@ -11,6 +11,7 @@ cluster workers, published on NODE_PORT, no nginx). Each run is its own compose 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -138,6 +139,23 @@ class DockerBackend:
         if not ids:
             raise BenchError(f"no running {service} container in compose project {self.settings.project}")
         return ids[0]
+
+    def recreate(self, profile: Profile, replicas: int, service: str) -> None:
+        """One service of the profile that is up recreated as the variant now says (e.g. nginx
+        with NGINX_TLS=on), the others left running."""
+        self._run([*self._compose(profile), "up", "-d", "--wait", "--wait-timeout", "60", "--no-deps", service],
+                  profile, replicas, f"recreating {service}")
+
+    def address(self, profile: Profile, replicas: int, service: str, network: str) -> str:
+        """The IP address of the service's (first) container on one of the project's networks:
+        the host reaches it directly, without Docker's userland proxy of a published port."""
+        cid = self.container(profile, replicas, service)
+        done = subprocess.run(["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", cid],
+                              capture_output=True, text=True)
+        found = json.loads(done.stdout or "{}").get(f"{self.settings.project}_{network}", {}).get("IPAddress")
+        if done.returncode != 0 or not found:
+            raise BenchError(f"{service} has no address on network {network}: {done.stderr.strip()}")
+        return str(found)
 
     def logs(self, profile: Profile, replicas: int, service: str) -> str:
         return self._run([*self._compose(profile), "logs", "--no-color", "--no-log-prefix", service], profile,
