@@ -83,28 +83,20 @@ ensure_compose() {
     log "linked $(docker compose version)"
 }
 
-ensure_ab() {
-    # ab (apache2-utils): the e2e tests run the classic `ab -n 1000 -c 10` against the stack.
-    if command -v ab >/dev/null; then log "ab is installed"; return; fi
-    log "installing apache2-utils (ab) from Debian"
+# ensure_tool COMMAND PACKAGE WHY: a host tool from Debian, installed when COMMAND is missing.
+ensure_tool() {
+    if command -v "$1" >/dev/null; then log "$1 is installed"; return; fi
+    log "installing $2 from Debian: $3"
     as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq apache2-utils >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
 }
 
-ensure_testssl() {
-    # testssl.sh: tests/e2e/test_testssl.py scans the TLS stack with it. Debian names it `testssl`.
-    if command -v testssl >/dev/null || command -v testssl.sh >/dev/null; then log "testssl.sh is installed"; return; fi
-    log "installing testssl.sh from Debian"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq testssl.sh >/dev/null
-}
-
-ensure_h2load() {
-    # h2load (nghttp2-client): make bench-tls's second tool, HTTP/2 (and HTTP/1.1) over TLS.
-    if command -v h2load >/dev/null; then log "h2load is installed"; return; fi
-    log "installing nghttp2-client (h2load) from Debian"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nghttp2-client >/dev/null
+# What the tests run on the host, beside Docker.
+ensure_test_tools() {
+    ensure_tool ab apache2-utils "the e2e tests run the classic ab -n 1000 -c 10 against the stack"
+    ensure_tool curl curl "the TLS tests ask for HTTP/2 with curl --http2"
+    # Debian names the command testssl.
+    ensure_tool testssl testssl.sh "tests/e2e/test_testssl.py scans the TLS stack with it"
 }
 
 check_k6() {
@@ -204,11 +196,11 @@ core() { ensure_docker; ensure_venv; ensure_compose; check_k6; }
 case ${1:-all} in
     # make test runs every base image: the stack on both runtimes, the Node reference,
     # monitoring, the swarm lab's registry.
-    all) core; ensure_ab; ensure_testssl; ensure_host_nginx; ensure_k8s_tools; ensure_base_images ;;
+    all) core; ensure_test_tools; ensure_host_nginx; ensure_k8s_tools; ensure_base_images ;;
     # make up, make bench...: the tools, then only the base images that target runs.
     images) shift; core; ensure_base_images "$@" ;;
     # make bench-tls: the same, and h2load.
-    tls) shift; core; ensure_h2load; ensure_base_images "$@" ;;
+    tls) shift; core; ensure_tool h2load nghttp2-client "make bench-tls's second tool, HTTP/2 over TLS"; ensure_base_images "$@" ;;
     # make bench-host: no Docker at all.
     host) ensure_venv; check_k6; ensure_host_nginx ;;
     # make lint: .venv (mypy reads the service's packages) and the lint tools, no Docker.
