@@ -64,7 +64,13 @@ def versioned(secret: Config) -> Config:
     secret, so a renewed certificate must be a new one (and nginx's task is updated to it)."""
     if "file" not in secret:
         return secret
-    digest = hashlib.sha256(Path(secret["file"]).read_bytes()).hexdigest()[:12]
+    try:
+        data = Path(secret["file"]).read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read {secret['file']} for the secret {secret['name']}: {exc.strerror}. "
+                         "With NGINX_TLS=on: make certs, or set TLS_CERTS (a folder) or TLS_CERT and "
+                         "TLS_KEY to files this user can read (docs/edge.md)") from None
+    digest = hashlib.sha256(data).hexdigest()[:12]
     return secret | {"name": f"{secret['name']}-{digest}"}
 
 

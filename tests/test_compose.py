@@ -143,7 +143,7 @@ def test_a_typo_in_the_switch_is_an_error_not_a_new_directory(nginx_image: str) 
         result = subprocess.run([*compose, "up", "--no-start", "--no-deps", "--no-build", "--pull", "never",
                                  "nginx"], capture_output=True, text=True, timeout=120, env=env)
     finally:
-        subprocess.run([*compose, "down", "--remove-orphans"], capture_output=True, timeout=120, env=env)
+        subprocess.run([*compose, "down", "--volumes", "--remove-orphans"], capture_output=True, timeout=120, env=env)
     assert result.returncode != 0
     assert f"bind source path does not exist: {ROOT / 'nginx' / 'limits-of.conf'}" in result.stderr
     assert not (ROOT / "nginx" / "limits-of.conf").exists()

@@ -45,7 +45,10 @@ def compose_env(settings: Settings, profile: Profile, replicas: int, environ: di
     # SCALE alone sizes every profile: many's replicas, workers' and Node's cluster workers.
     env = {**environ, "SCALE": str(replicas), "HTTP_PORT": str(settings.http_port),
            "WORKERS_PORT": str(settings.workers_port), "NODE_PORT": str(settings.node_port),
-           "PROMETHEUS_PORT": str(settings.prometheus_port)}
+           "PROMETHEUS_PORT": str(settings.prometheus_port),
+           # nginx's HTTPS port on a free host port: the benchmarks measure through HTTP_PORT
+           # (bench tls, on nginx's own address), and must not clash with a stack on 8443.
+           "HTTPS_PORT": ""}
     if profile.runtime in PYTHON_RUNTIMES:
         env["RUNTIME"] = profile.runtime
     if settings.api_image:

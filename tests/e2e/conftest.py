@@ -30,6 +30,9 @@ PROJECT = os.environ.get("E2E_PROJECT", f"pycluster-e2e-{RUNTIME}")
 MAX_N = {"cpython": 10_000_000, "pypy": 300_000_000}[RUNTIME]
 RUNTIME_NAME = {"cpython": "CPython ", "pypy": "PyPy "}[RUNTIME]
 SOAK_MAX_WAIT_S = "5"
+# A host name for the TLS tests' certificate (dev_certs), reached on 127.0.0.1 (curl --resolve):
+# nginx sends HSTS to a name, never to localhost or an address.
+TLS_NAME = "api.pycluster.test"
 TALLY: list[str] = []
 
 
@@ -170,10 +173,11 @@ class Stack:
 
 def dev_certs(folder: Path) -> Path:
     """What `make certs` makes (scripts/certs.sh), in `folder`, its CA in folder/ca:
-    fullchain.pem and privkey.pem for localhost, and dev-ca.pem for clients."""
+    fullchain.pem and privkey.pem for localhost and TLS_NAME, and dev-ca.pem for clients."""
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o755)  # nginx runs as uid 101 (tmp_path folders are 0700)
-    env = {**os.environ, "CA_DIR": str(folder / "ca")}
+    env = {**os.environ, "CA_DIR": str(folder / "ca"),
+           "CERT_NAMES": f"DNS:localhost,DNS:{TLS_NAME},IP:127.0.0.1,IP:::1"}
     subprocess.run(["bash", str(ROOT / "scripts" / "certs.sh"), str(folder)], check=True, env=env,
                    capture_output=True, timeout=60)
     return folder
@@ -197,7 +201,7 @@ def stack(docker: None) -> Iterator[Stack]:
     # sharing 2 cores: the shipped 0.5 s bound would shed their steady load. Admission at the
     # shipped bound has its own tests (test_shedding.py, test_pypy.py, make chaos).
     stack.env["API_MAX_WAIT_S"] = SOAK_MAX_WAIT_S
-    stack.compose("down", "--remove-orphans", "-t", "5")
+    stack.compose("down", "--volumes", "--remove-orphans", "-t", "5")
     stack.up(4)
     yield stack
     # Keep the evidence: every container's log, for a failed run to be read afterwards.
@@ -205,7 +209,7 @@ def stack(docker: None) -> Iterator[Stack]:
     logs.parent.mkdir(parents=True, exist_ok=True)
     logs.write_text(stack.compose("logs", "--no-color", "--timestamps"))
     print(f"\ncompose logs of the e2e stack: {logs}")
-    stack.compose("down", "--remove-orphans", "-t", "10")
+    stack.compose("down", "--volumes", "--remove-orphans", "-t", "10")
 
 
 @pytest.fixture(scope="session")

@@ -30,10 +30,10 @@ K6 = ROOT / ".venv" / "bin" / "k6"
 @pytest.fixture(scope="module")
 def chaos_stack(docker: None) -> Iterator[Stack]:
     stack = Stack("pycluster-chaos", ports.CHAOS_HTTP)
-    stack.compose("down", "--remove-orphans", "-t", "5")
+    stack.compose("down", "--volumes", "--remove-orphans", "-t", "5")
     stack.up(2)
     yield stack
-    stack.compose("down", "--remove-orphans", "-t", "10")
+    stack.compose("down", "--volumes", "--remove-orphans", "-t", "10")
 
 
 def capacity(stack: Stack, seconds: float = 3) -> float:

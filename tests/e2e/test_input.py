@@ -70,3 +70,14 @@ def test_unknown_path_and_method(stack: Stack) -> None:
     assert trace.status_code == 405
     assert trace.headers["allow"] == "GET"
     assert trace.json()["detail"].startswith("Method Not Allowed")
+
+
+def test_an_http10_request_without_host_is_served(stack: Stack) -> None:
+    """HTTP/1.0 needs no Host header; nginx sends the replica its own name instead of none
+    (h11, the replicas' parser on PyPy, refuses an HTTP/1.1 request without one)."""
+    host, port = stack.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"GET /api?n=3 HTTP/1.0\r\n\r\n")
+        reply = b"".join(iter(lambda: sock.recv(65536), b""))  # HTTP/1.0: nginx closes when done
+    assert reply.startswith(b"HTTP/1.1 200 "), reply[:300]
+    assert reply.endswith(b"Result number is 6"), reply[-100:]

@@ -37,11 +37,11 @@ def copy_stack(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     copy = Stack("pycluster-ops", ports.OPS_HTTP, root=root)
     if (ROOT / ".env").exists():  # the base images compose resolves here (make offline-images)
         shutil.copy(ROOT / ".env", root / ".env")
-    copy.compose("down", "--remove-orphans", "-t", "5")
+    copy.compose("down", "--volumes", "--remove-orphans", "-t", "5")
     copy.compose("up", "-d", "--no-build", "--pull", "never", "--wait", "--scale", "api=2")
     copy.wait_serving(copy.replicas())
     yield copy
-    copy.compose("down", "--remove-orphans", "-t", "10")
+    copy.compose("down", "--volumes", "--remove-orphans", "-t", "10")
 
 
 def edit(path: Path, old: str, new: str) -> None:

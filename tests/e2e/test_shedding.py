@@ -33,11 +33,11 @@ HEAVY = f"/api?n={HEAVY_N}"
 def tight_stack(docker: None) -> Iterator[Stack]:
     stack = Stack("pycluster-shed", ports.SHED_HTTP)
     stack.env.update(API_MAX_WAIT_S="0", API_LONG_JOB_S="0", API_MAX_N=str(HEAVY_N))
-    stack.compose("down", "--remove-orphans", "-t", "5")
+    stack.compose("down", "--volumes", "--remove-orphans", "-t", "5")
     stack.up(2)
     stack.wait_serving(stack.replicas())
     yield stack
-    stack.compose("down", "--remove-orphans", "-t", "10")
+    stack.compose("down", "--volumes", "--remove-orphans", "-t", "10")
 
 
 def running_jobs(stack: Stack) -> dict[str, int]:

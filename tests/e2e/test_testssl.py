@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import IN_CI, ROOT
 from tests.e2e import testssl
-from tests.e2e.conftest import Stack, dev_certs
+from tests.e2e.conftest import TLS_NAME, Stack, dev_certs
 
 JSONFILE = ROOT / "results" / "e2e" / "testssl.json"
 # Measured at about 20-25 s on the 2-core CI machine; its own limit, well above.
@@ -44,7 +44,9 @@ def test_testssl_finds_only_tls12_and_13_forward_secrecy_hsts_and_no_vulnerabili
     JSONFILE.unlink(missing_ok=True)  # testssl refuses to overwrite one
     with stack.with_tls(certs) as https:
         started = time.monotonic()
-        run = subprocess.run(testssl.command(testssl_path, f"{https}/", certs / "dev-ca.pem", JSONFILE),
+        # A host name, not localhost: nginx sends no HSTS to localhost (conf.d/tls.conf).
+        url = https.replace("//localhost:", f"//{TLS_NAME}:") + "/"
+        run = subprocess.run(testssl.command(testssl_path, url, certs / "dev-ca.pem", JSONFILE),
                              capture_output=True, text=True, timeout=TIMEOUT_S)
         took = time.monotonic() - started
     assert JSONFILE.exists(), f"testssl wrote no JSON (exit {run.returncode}):\n{run.stdout[-3000:]}{run.stderr}"
@@ -117,6 +119,7 @@ def test_the_run_checks_trust_and_stays_offline() -> None:
     args = testssl.command("testssl", "https://localhost:8443/", Path("ca.pem"), Path("out.json"))
     assert args[args.index("--add-ca") + 1] == "ca.pem"
     assert args[args.index("--nodns") + 1] == "none" and "--phone-out" not in args
+    assert args[args.index("--ip") + 1] == "127.0.0.1"
     assert {"-p", "-f", "-U", "-h", "-S"} <= set(args) and args[-1] == "https://localhost:8443/"
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import Stack, dev_certs
+from tests.e2e.conftest import TLS_NAME, Stack, dev_certs
 
 pytestmark = pytest.mark.e2e
 
@@ -41,12 +41,28 @@ def curl(*args: str) -> dict[str, str]:
     return {"status": status, "version": version, "location": location, "hsts": hsts, "body": body}
 
 
+def by_name(https: str) -> tuple[str, str]:
+    """curl's --resolve and the URL that reach this nginx by TLS_NAME, as a real host would be."""
+    port = https.rsplit(":", 1)[1]
+    return f"{TLS_NAME}:{port}:127.0.0.1", f"https://{TLS_NAME}:{port}"
+
+
 @pytest.mark.parametrize(("flag", "version"), [("--http1.1", "1.1"), ("--http2", "2")])
 def test_https_answers_the_article_on_http1_and_http2(tls: tuple[str, Path], flag: str, version: str) -> None:
     https, ca = tls
-    got = curl(flag, "--cacert", str(ca), f"{https}/api")
+    resolve, url = by_name(https)
+    got = curl(flag, "--cacert", str(ca), "--resolve", resolve, f"{url}/api")
     assert (got["status"], got["version"], got["body"]) == ("200", version, ARTICLE), got
     assert got["hsts"] == "max-age=31536000", got
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1"])
+def test_no_hsts_for_localhost_or_an_address(tls: tuple[str, Path], host: str) -> None:
+    """A browser keeps HSTS per host name: a year of it on localhost would send every other
+    development server there to HTTPS."""
+    https, ca = tls
+    got = curl("--cacert", str(ca), https.replace("localhost", host) + "/api")
+    assert (got["status"], got["body"], got["hsts"]) == ("200", ARTICLE, ""), got
 
 
 def test_an_untrusted_certificate_is_refused(tls: tuple[str, Path]) -> None:

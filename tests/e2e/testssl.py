@@ -51,10 +51,12 @@ def find() -> str | None:
     return next((path for name in NAMES if (path := shutil.which(name))), None)
 
 
-def command(testssl: str, url: str, ca: Path, jsonfile: Path) -> list[str]:
+def command(testssl: str, url: str, ca: Path, jsonfile: Path, ip: str = "127.0.0.1") -> list[str]:
     """The run: only the checks above, trusting our CA too, no DNS (CAA) or OCSP/CRL lookups
-    (CI has no network), timeouts so that a hung handshake fails instead of waiting."""
-    return [testssl, "--quiet", "--color", "0", "--warnings", "off", "--nodns", "none",
+    (CI has no network), timeouts so that a hung handshake fails instead of waiting. `url`
+    names the server (SNI, Host, the certificate's name); `ip` is where it is, as no DNS
+    knows a test name."""
+    return [testssl, "--quiet", "--color", "0", "--warnings", "off", "--nodns", "none", "--ip", ip,
             "--connect-timeout", "10", "--openssl-timeout", "10", "--add-ca", str(ca),
             "-p", "-f", "-U", "-h", "-S", "--jsonfile", str(jsonfile), url]
 

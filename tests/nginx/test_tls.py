@@ -56,17 +56,42 @@ def test_the_https_port_is_8443_in_nginx_compose_and_the_redirect() -> None:
     assert HTTPS_LISTEN.removesuffix(";").split()[1:] == rules_kit.nginx_one("listen", "tls-on.conf").split()
     ports = rules_kit.NGINX["ports"]
     assert "${HTTPS_BIND:-0.0.0.0}:${HTTPS_PORT-8443}:8443" in ports
+    swarm = (ROOT / "compose" / "swarm-tls.yml").read_text()
+    assert '{ target: 8443, published: "${HTTPS_PORT:-8443}"' in swarm
     tls_conf = (NGINX_DIR / "conf.d" / "tls.conf").read_text()
     assert re.search(r"~\^\(\?<name>\.\+\):\[0-9\]\+\$\s+\$name:8443;", tls_conf)
 
 
+def blocks(text: str, opening: str) -> list[tuple[str, str]]:
+    """Each `opening ... { body }` in nginx text as (its arguments, the body's own level:
+    nested blocks left out), braces matched."""
+    found = []
+    for match in re.finditer(rf"(?m)^\s*{opening}\s+([^{{;]*)\{{", text):
+        depth, own, i = 1, [], match.end()
+        while depth:
+            char = text[i]
+            depth += {"{": 1, "}": -1}.get(char, 0)
+            if depth == 1 and char != "}":
+                own.append(char)
+            i += 1
+        found.append((match[1].strip(), "".join(own)))
+    return found
+
+
+def test_blocks_reads_a_location_own_level_only() -> None:
+    text = "location @a {\n  if ($x) { add_header Y 1; }\n  add_header Z 2;\n}\nlocation /b { return 200; }"
+    assert blocks(text, "location") == [("@a", "\n  if ($x) \n  add_header Z 2;\n"), ("/b", " return 200; ")]
+
+
 def test_every_location_with_headers_of_its_own_repeats_hsts() -> None:
-    """add_header in a location drops every add_header of its server there: such a location
-    must add HSTS itself, or HTTPS answers from it would lack it."""
+    """add_header in a location (or an `if` in it) drops every add_header of its server there:
+    such a block must add HSTS itself, or HTTPS answers from it would lack it."""
     for conf in sorted(NGINX_DIR.glob("**/*.conf")):
-        for name, body in re.findall(r"location\s+([^{]*)\{([^{}]*)\}", re.sub(r"#.*", "", conf.read_text())):
-            if "add_header" in body:
-                assert "add_header Strict-Transport-Security $hsts always;" in body, f"{conf.name}: {name}"
+        text = re.sub(r"#.*", "", conf.read_text())
+        for kind in ("location", "if"):
+            for name, own in blocks(text, kind):
+                if "add_header" in own:
+                    assert "add_header Strict-Transport-Security $hsts always;" in own, f"{conf.name}: {name}"
 
 
 def test_the_server_sends_hsts_and_includes_the_tls_switch() -> None:

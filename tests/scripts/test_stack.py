@@ -133,3 +133,12 @@ def test_a_secret_is_named_after_its_bytes_so_a_renewal_is_a_new_secret(tmp_path
     after = {k: s["name"] for k, s in for_swarm(config, 2)["secrets"].items()}
     assert after["tls-fullchain"] != before["tls-fullchain"] and after["tls-privkey"] == before["tls-privkey"]
     assert for_swarm(config, 2)["secrets"]["tls-fullchain"]["file"] == str(tmp_path / "fullchain.pem")
+
+
+def test_a_missing_certificate_file_is_named_with_what_to_do(tmp_path: Path) -> None:
+    config = with_tls(tmp_path)
+    (tmp_path / "privkey.pem").unlink()
+    with pytest.raises(ValueError, match=r"cannot read .*privkey.pem for the secret pycluster-swarm_tls-privkey: "
+                                         r"No such file or directory\. With NGINX_TLS=on: make certs"):
+        for_swarm(config, 2)
+
