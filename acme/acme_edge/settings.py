@@ -20,6 +20,9 @@ CERTS = Path("/certs")  # acme-certs: what nginx serves (/etc/nginx/certs there)
 STATE = Path("/etc/letsencrypt")  # acme-state: certbot's account, lineage, renewal config
 WEBROOT = Path("/var/www/acme")  # acme-webroot: HTTP-01 tokens, which nginx serves
 NGINX_UID = 101  # nginx's user in docker-compose.yml, and the acme service's
+# nginx's HTTPS on the edge network (docker-compose.yml's service, nginx/tls-on.conf's
+# listen): where the acme service checks which certificate nginx really serves.
+NGINX_HTTPS = ("nginx", 8443)
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+from pathlib import Path
 
 import pytest
 
+import images
+from tests.conftest import ROOT
 from tests.test_compose import config
 
 pytestmark = pytest.mark.config
 
 ACME = {"acme-init", "acme"}
+PEBBLE_OVERRIDE = "tests/e2e/acme/compose.yml"  # tests/e2e/test_acme.py's
 
 
 def test_without_the_profile_nothing_of_acme_runs_and_nginx_needs_no_acme_init(docker: None) -> None:
@@ -31,3 +37,32 @@ def test_acme_services_are_hardened_and_reach_nginx_without_a_docker_socket(dock
                                                                               "none")
     assert (acme["user"], acme["pid"], acme.get("cap_add")) == ("101:101", "service:nginx", None)
     assert acme["depends_on"]["acme-init"]["condition"] == "service_completed_successfully"
+
+
+def test_the_acme_image_and_its_healthcheck_are_each_written_once(docker: None) -> None:
+    services = config(env={**os.environ, "COMPOSE_PROFILES": "acme"})["services"]
+    assert services["acme-init"]["image"] == services["acme"]["image"]
+    assert (ROOT / "docker-compose.yml").read_text().count("${ACME_IMAGE:-") == 1, "one default, one anchor"
+    assert services["acme"]["healthcheck"]["test"] == ["CMD", "acme-edge", "check"]
+    assert "HEALTHCHECK" not in "".join(
+        line.split("#")[0] for line in (ROOT / "acme/Dockerfile").read_text().splitlines()), \
+        "the healthcheck's one home is docker-compose.yml"
+
+
+def test_the_pebble_override_takes_its_image_from_scripts_images_and_needs_no_shell_in_it(
+        docker: None, tmp_path: Path) -> None:
+    (tmp_path / "empty.env").write_text("")
+    env = {k: v for k, v in os.environ.items() if k != "PEBBLE_IMAGE"} | {"COMPOSE_PROFILES": "acme"}
+    args = ["docker", "compose", "--project-directory", str(ROOT), "--env-file", str(tmp_path / "empty.env"),
+            "-f", str(ROOT / "docker-compose.yml"), "-f", str(ROOT / PEBBLE_OVERRIDE), "config", "--format", "json"]
+    unset = subprocess.run(args, capture_output=True, text=True, env=env, timeout=60)
+    assert unset.returncode != 0 and "scripts/setup.sh images PEBBLE_IMAGE" in unset.stderr, unset.stderr
+    default = images.MONITORING["PEBBLE_IMAGE"]
+    done = subprocess.run(args, capture_output=True, text=True, env=env | {"PEBBLE_IMAGE": default}, timeout=60)
+    assert done.returncode == 0, done.stderr
+    services = json.loads(done.stdout)["services"]
+    pebble = services["pebble"]
+    assert pebble["image"] == default
+    assert "healthcheck" not in pebble, "the official image has no bash (maybe no shell): the test waits from the host"
+    assert {(p["target"], p.get("host_ip")) for p in pebble["ports"]} == {(14000, "127.0.0.1"), (15000, "127.0.0.1")}
+    assert services["acme"]["depends_on"]["pebble"]["condition"] == "service_started"

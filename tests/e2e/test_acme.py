@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 import images
+from acme_edge import deploy, loop, served
 from tests import ports
 from tests.conftest import ROOT
 from tests.e2e.conftest import Stack
@@ -60,22 +61,41 @@ def acme(docker: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Acm
                      ACME_CA_BUNDLE="/pebble/pebble.minica.pem")
     stack.compose("down", "--volumes", "--remove-orphans", "-t", "5")
     try:
-        # --wait: the acme service is healthy once nginx's folder holds pebble's certificate.
-        stack.compose("up", "-d", "--build", "--wait", "--scale", "api=2", timeout=600)
+        # pebble first, waited for from here (it has no healthcheck: tests/e2e/acme/compose.yml),
+        # so that certbot's first try finds it.
+        stack.compose("up", "-d", "pebble")
         folder = tmp_path_factory.mktemp("pebble")
         api_ca = folder / "api-ca.pem"
         stack.compose("cp", "pebble:/test/certs/pebble.minica.pem", str(api_ca))
-        management = stack.compose("port", "pebble", "15000").strip().rsplit(":", 1)[1]
-        root = folder / "root.pem"
         trust_api = ssl.create_default_context(cafile=str(api_ca))
+        directory = f"https://localhost:{port(stack, 'pebble', 14000)}/dir"
+        until("pebble to answer its ACME directory", lambda: status(directory, trust_api), lambda code: code == 200,
+              60, every_s=0.2)
+        # --wait: the acme service is healthy once nginx serves pebble's certificate.
+        stack.compose("up", "-d", "--build", "--wait", "--scale", "api=2", timeout=600)
+        management = port(stack, "pebble", 15000)
+        root = folder / "root.pem"
         root.write_text(httpx.get(f"https://localhost:{management}/roots/0", verify=trust_api).text)
-        https_port = int(stack.compose("port", "nginx", "8443").strip().rsplit(":", 1)[1])
-        yield AcmeStack(stack, https_port, root)
+        yield AcmeStack(stack, port(stack, "nginx", 8443), root)
     finally:
         log = ROOT / "results" / "e2e" / f"{PROJECT}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(stack.run("logs", "--no-color", "--timestamps").stdout)
         stack.compose("down", "--volumes", "--remove-orphans", "-t", "10")
+
+
+def port(stack: Stack, service: str, inside: int) -> int:
+    """The host port compose published for a service's port."""
+    return int(stack.compose("port", service, str(inside)).strip().rsplit(":", 1)[1])
+
+
+def status(url: str, verify: ssl.SSLContext) -> int | str:
+    """GET url's status, or why there is none (not listening yet: Docker's proxy accepts
+    and closes the connection)."""
+    try:
+        return httpx.get(url, verify=verify, timeout=2).status_code
+    except httpx.HTTPError as exc:
+        return repr(exc)
 
 
 def issuer(cert: dict) -> str:
@@ -110,3 +130,44 @@ def test_forced_renewal_under_load_reloads_nginx_and_fails_no_request(acme: Acme
     cid, started, pids = acme.stack.nginx_fingerprint()
     assert (cid, started) == nginx[:2], "nginx was reloaded, not restarted"
     assert pids != nginx[2], "a reload replaces nginx's workers"
+
+
+# Run in a one-off acme container (its user, volumes, network and nginx's process namespace):
+# nginx made to serve a placeholder, then the lineage's files put back with no SIGHUP, as
+# after a lost or refused reload. Then the healthcheck's verdict.
+LOSE_A_RELOAD = """
+import time
+from acme_edge import certfiles, deploy, loop, nginx, pki, served
+chain, key = ((deploy.LINEAGE / name).read_bytes() for name in certfiles.FILES)
+certfiles.install(deploy.CERTS, *pki.placeholder(["edge.pycluster.test"]))
+nginx.reload()
+deadline = time.monotonic() + 15
+while served.fetch(deploy.NGINX_HTTPS, "edge.pycluster.test") == served.leaf(chain):
+    if time.monotonic() > deadline:
+        raise SystemExit("nginx did not reload to the placeholder")
+    time.sleep(0.1)
+certfiles.install(deploy.CERTS, chain, key)
+raise SystemExit(loop.check())
+"""
+
+
+def test_a_lost_reload_is_unhealthy_and_the_service_sends_sighup_again(acme: AcmeStack, tally) -> None:
+    lineage = served.leaf(acme.stack.compose("exec", "-T", "acme", "cat", "/etc/letsencrypt/live/edge/fullchain.pem")
+                          .encode())
+
+    def serving() -> bytes:
+        return served.fetch(("127.0.0.1", acme.https_port), DOMAIN)
+
+    # The service paused meanwhile, so that its own sync cannot step in between.
+    acme.stack.compose("pause", "acme")
+    try:
+        lost = acme.stack.run("run", "--rm", "--no-deps", "-T", "acme", "python", "-c", LOSE_A_RELOAD, timeout=120)
+    finally:
+        acme.stack.compose("unpause", "acme")
+    assert lost.returncode == 1 and served.State.NOT_SERVED.value in lost.stdout, lost.stdout + lost.stderr
+    assert serving() != lineage, "nginx still serves the placeholder, with the lineage's files in its folder"
+    _, waited = until("the acme service to make nginx serve the lineage again", serving, lambda der: der == lineage,
+                      loop.SYNC_S + deploy.SETTLE_S + 30, every_s=0.5)
+    tally(f"a lost reload: nginx served the lineage again {waited:.1f} s later (sync every {loop.SYNC_S:.0f} s)")
+    assert "sent SIGHUP again" in acme.stack.compose("logs", "--no-color", "acme")
+    assert acme.stack.run("exec", "-T", "acme", "acme-edge", "check").returncode == 0
