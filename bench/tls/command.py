@@ -11,7 +11,8 @@ One stack, nginx + SCALE replicas (compose's many profile), and only nginx's lis
 With TLS on, plain HTTP only redirects (308), so the baseline is the same stack with TLS
 off, not a redirected path. The bench makes its own throwaway CA and certificate
 (scripts/certs.sh), and mounts a copy of nginx's log config with TLS fields in its lines
-(modes.py), the same copy for every row, to count connections and resumed sessions.
+(modes.py), the same copy for every row, to count connections, resumed sessions and the
+TLS version and cipher of each CPU run (k6 sends a User-Agent of its own in each).
 """
 
 from __future__ import annotations
@@ -39,12 +40,12 @@ from ..progress import Progress, note
 from ..runner import COOL_DOWN_S, STARTUP_S, Runner, results_dir
 from ..settings import ROOT, BenchError, Settings, duration_s
 from ..studies.warmup import environment
-from . import h2load, report
-from .modes import H2, HTTPS, HTTPS_NEW, MODES, PATH, PLAIN, TLS_MODES, Mode, handshake, logging_conf, tally
+from . import h2load, modes, report
+from .modes import H2, HTTPS, HTTPS_NEW, MODES, PATH, PLAIN, TLS_MODES, Mode
 
 SCRIPT = ROOT / "k6" / "tls.js"
 RECREATE_S = 15          # nginx recreated, for the time-left estimate
-LOG_FLUSH_S = 1.5        # nginx flushes its buffered access log every second (conf.d/logging.conf)
+S_CLIENT_S = 30          # one openssl s_client connection, answer included
 
 
 def _client_cpu_s() -> float:
@@ -69,7 +70,7 @@ def make_certs(folder: Path) -> Path:
 def log_override(out: Path) -> Path:
     """A compose override that mounts the bench's copy of nginx/conf.d/logging.conf."""
     conf = out / "nginx-logging.conf"
-    conf.write_text(logging_conf((ROOT / "nginx" / "conf.d" / "logging.conf").read_text()))
+    conf.write_text(modes.logging_conf((ROOT / "nginx" / "conf.d" / "logging.conf").read_text()))
     override = out / "compose-tls.yml"
     override.write_text("# bench tls: nginx's access log with TLS fields (bench/tls/modes.py).\n"
                         "services:\n  nginx:\n    volumes:\n"
@@ -105,11 +106,11 @@ class Edge:
             # the certificate). k6's runs check both.
             context = ssl.create_default_context(cafile=str(self.ca_file))
             context.check_hostname = False
-            conn = http.client.HTTPSConnection(self.address, 8443, timeout=5, context=context)
+            conn = http.client.HTTPSConnection(self.address, modes.TLS_PORT, timeout=5, context=context)
         else:
-            conn = http.client.HTTPConnection(self.address, 8080, timeout=5)
+            conn = http.client.HTTPConnection(self.address, modes.PLAIN_PORT, timeout=5)
         try:
-            conn.request("GET", PATH, headers={"Host": "localhost"})
+            conn.request("GET", PATH, headers={"Host": modes.HOST})
             return conn.getresponse().status == 200
         except OSError:
             return False
@@ -124,12 +125,12 @@ class Edge:
         self.serving(tls)
 
     @contextlib.contextmanager
-    def client(self, mode: Mode) -> Iterator[None]:
+    def client(self, mode: Mode, user_agent: str | None = None) -> Iterator[None]:
         """k6's environment for the mode (k6 inherits this process's)."""
         if mode.tls != self.tls:
             raise BenchError(f"{mode.label} needs TLS {'on' if mode.tls else 'off'}; nginx has it the other way")
         with contextlib.ExitStack() as stack:
-            for name, value in mode.k6_env(self.address, str(self.ca_file)).items():
+            for name, value in mode.k6_env(self.address, str(self.ca_file), user_agent).items():
                 stack.enter_context(environment(name, value))
             yield
 
@@ -157,23 +158,30 @@ class Edge:
             raise BenchError(f"{mode.label}: k6 spoke {seen} in k6-{name}, not only {mode.protocol} "
                              f"(is GODEBUG=http2client=0 still honoured by this k6?)")
 
-    def _nginx_log(self, since: float, served: int) -> dict[str, object]:
-        """What nginx logged since then; "complete" when it logged every request k6 saw answered
-        (Docker keeps docker-compose.yml's max-size x max-file of it)."""
-        time.sleep(LOG_FLUSH_S)
+    def _nginx_log(self, since: float, served: int, user_agent: str) -> dict[str, object]:
+        """What nginx logged since then for the run's user agent, read until it counts every
+        request k6 saw answered ("complete"), or until it stops growing short of that (Docker
+        keeps docker-compose.yml's max-size x max-file of it) or a deadline."""
         nginx = self.backend.container(MANY, self.n, "nginx")
-        done = subprocess.run(["docker", "logs", "--since", f"{since:.3f}", nginx], capture_output=True, text=True)
-        seen = tally((done.stdout + done.stderr).splitlines())
-        complete = seen.requests >= served
-        return {**seen.to_dict(), "complete": complete, "text": seen.text() + ("" if complete else " (log cut)")}
+
+        def read() -> modes.Seen:
+            done = subprocess.run(["docker", "logs", "--since", f"{since:.3f}", nginx], capture_output=True,
+                                  text=True, timeout=60)
+            return modes.tally((done.stdout + done.stderr).splitlines(), user_agent=user_agent)
+        seen, complete = modes.settled(read, served)
+        if not complete:
+            note(f"nginx's log of {user_agent} is incomplete: {seen.requests} of the {served} requests k6 saw "
+                 "answered (Docker keeps docker-compose.yml's max-size x max-file of it)")
+        cut = "" if complete else f" (log incomplete: {seen.requests} of {served})"
+        return {**seen.to_dict(), "complete": complete, "text": seen.text() + cut}
 
     def cpu(self, mode: Mode, rate: float) -> dict[str, Any]:
         """One k6 run at `rate`: CPU per request of nginx, the replicas and k6."""
         s = self.settings
         self.runner.progress.label = f"CPU per request: {mode.label}"
         name = f"cpu-{mode.key}"
-        with self.client(mode):
-            time.sleep(LOG_FLUSH_S)  # the last run's lines reach the log before this one starts
+        user_agent = f"bench-tls/{name}"  # marks this run's lines in nginx's log
+        with self.client(mode, user_agent):
             since, before = time.time(), _client_cpu_s()
             run: Run = self.runner.run(mode.base_url(), MANY, self.n, rate, name=name, duration=s.duration,
                                        path=PATH, p95_ms=s.rate_p95_ms, html=False, script=SCRIPT)
@@ -185,7 +193,7 @@ class Edge:
         measured: dict[str, Any] = {"rate": rate, "requests": run.completed, "failed": run.failed, "client_cpu_s": used,
                     "resources": run.resources.to_dict() if run.resources else None,
                     "k6": {k: k6[k] for k in ("protocols", "tls_handshaking_ms", "connecting_ms")},
-                    "nginx_log": self._nginx_log(since, run.completed), "run": run.to_dict()}
+                    "nginx_log": self._nginx_log(since, run.completed, user_agent), "run": run.to_dict()}
         us = report.cpu_us(measured)
         note(f"{mode.label} at {rate:g} req/s: nginx {us['nginx'] or 0:.0f} us, replicas {us['replicas'] or 0:.0f} us, "
              f"k6 {us['client'] or 0:.0f} us of CPU per request; nginx saw {measured['nginx_log']['text']}")
@@ -193,28 +201,10 @@ class Edge:
 
     def resumption(self, folder: Path) -> dict[str, dict[str, str]]:
         """Does nginx resume a session a client offers? k6 offers none (Go's client keeps no
-        session cache), so openssl s_client asks, over TLS 1.3 and 1.2: one connection saves
-        its session, the next offers it. (Not -reconnect: over TLS 1.3 it reconnects before
-        the session ticket arrives, and so offers nothing.)"""
-        found = {}
-        for version in ("tls1_3", "tls1_2"):
-            session = folder / f"{version}.session"
-            cmd = ["openssl", "s_client", "-connect", f"{self.address}:8443", "-servername", "localhost",
-                   "-CAfile", str(self.ca_file), "-verify_return_error", f"-{version}"]
-            first = self._s_client([*cmd, "-sess_out", str(session)])
-            found[version] = {"first": first, "offered": self._s_client([*cmd, "-sess_in", str(session)])}
+        session cache), so openssl s_client asks (offer_session_again)."""
+        found = offer_session_again(self.address, modes.TLS_PORT, self.ca_file, folder)
         note(f"a session offered again: {found}")
         return found
-
-    @staticmethod
-    def _s_client(cmd: list[str]) -> str:
-        """s_client's verdict line. Its input stays open a second, so that a TLS 1.3 ticket,
-        sent after the handshake, is read before it hangs up."""
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                text=True)
-        time.sleep(1)
-        out, _ = proc.communicate("", timeout=30)
-        return handshake(out)
 
     def h2load(self, mode: Mode) -> dict[str, Any]:
         """h2load's run, with the containers' CPU over it. (No log tally here: at h2load's rates
@@ -240,6 +230,37 @@ class Edge:
                     "result": result.to_dict()}
         note(f"h2load, {mode.label}: {result.rps:.0f} answers/s, mean {result.mean_ms:.1f} ms, {result.failed} failed")
         return measured
+
+
+def _s_client(cmd: list[str], path: str) -> str:
+    """s_client's verdict line ("New, ..." or "Reused, ...") on a connection that sends one
+    request and reads its answer, so that a TLS 1.3 session ticket, sent before the answer,
+    has been read (and saved, with -sess_out) when it ends."""
+    try:
+        done = subprocess.run([*cmd, "-ign_eof"], input=modes.s_client_request(path), capture_output=True,
+                              text=True, timeout=S_CLIENT_S)
+    except subprocess.TimeoutExpired as e:
+        raise BenchError(f"openssl s_client got no complete answer in {S_CLIENT_S} s: {' '.join(cmd)}") from e
+    if not modes.status_line(done.stdout):
+        raise BenchError(f"openssl s_client got no answer to GET {path}: {' '.join(cmd)}\n"
+                         f"{done.stdout[-1500:]}{done.stderr[-1500:]}")
+    return modes.handshake(done.stdout)
+
+
+def offer_session_again(address: str, port: int, ca_file: Path, folder: Path,
+                        path: str = PATH) -> dict[str, dict[str, str]]:
+    """Over TLS 1.3 and 1.2, one openssl s_client connection saves its session (-sess_out)
+    once it has read an answer, and the next offers it (-sess_in): each one's verdict. (Not
+    -reconnect: over TLS 1.3 it reconnects before the session ticket arrives, and so offers
+    nothing.)"""
+    found = {}
+    for version in ("tls1_3", "tls1_2"):
+        session = folder / f"{version}.session"
+        cmd = ["openssl", "s_client", "-connect", f"{address}:{port}", "-servername", modes.HOST,
+               "-CAfile", str(ca_file), "-verify_return_error", f"-{version}"]
+        first = _s_client([*cmd, "-sess_out", str(session)], path)
+        found[version] = {"first": first, "offered": _s_client([*cmd, "-sess_in", str(session)], path)}
+    return found
 
 
 def start_of_search(mode: Mode, found: dict[str, dict[str, Any]], first_guess: float) -> float:
@@ -274,7 +295,8 @@ def tls(settings: Settings) -> Path:
         progress.label = "starting"
         with backend.stack(MANY, settings.scale):
             edge.serving(tls=False)
-            guess = 0.5 * 1000 / probe.job_ms(f"http://{edge.address}:8080", PATH) * min(settings.scale, runner.cores)
+            one_ms = probe.job_ms(f"http://{edge.address}:{modes.PLAIN_PORT}", PATH)
+            guess = 0.5 * 1000 / one_ms * min(settings.scale, runner.cores)
             found[PLAIN.key] = edge.capacity(PLAIN, guess)
             edge.switch(tls=True)
             resumption = edge.resumption(Path(scratch))

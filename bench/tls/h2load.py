@@ -37,6 +37,12 @@ class Result:
     mean_ms: float     # "time for request": from sending to the whole answer
     protocol: str      # "Application protocol" (h2, http/1.1), as negotiated
     tls: str           # "TLSv1.3, TLS_AES_128_GCM_SHA256, X25519" or "" over plain HTTP
+    # The "traffic:" line: bytes received, of them the answers' headers (as sent, so after
+    # HPACK over HTTP/2) and bodies, and how much smaller HPACK made the headers (0 on HTTP/1.1).
+    traffic_bytes: int | None = None
+    header_bytes: int | None = None
+    data_bytes: int | None = None
+    header_savings_pct: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -59,11 +65,10 @@ def command(h2load: str, mode: Mode, address: str, total: int) -> list[str]:
     """h2load's arguments for a keep-alive mode: HTTP/2 multiplexed, or HTTP/1.1 (--h1)."""
     if mode.new_connections:
         raise BenchError(f"{mode.key}: h2load keeps its connections; it has no connection per request")
-    port = 8443 if mode.tls else 8080
     shape = (["-c", str(H2_CONNECTIONS), "-m", str(H2_STREAMS)] if mode.protocol == "HTTP/2.0"
              else ["--h1", "-c", str(CONNECTIONS), "-m", "1"])
     return [h2load, *shape, "-n", str(total),
-            "--connect-to", f"{address}:{port}", f"{mode.base_url()}{PATH}"]
+            "--connect-to", f"{address}:{mode.port}", f"{mode.base_url()}{PATH}"]
 
 
 def find() -> str:
@@ -91,9 +96,14 @@ def parse(output: str) -> Result:
     codes = find_one(r"^status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", "'status codes:'")
     request = find_one(r"^time for request:\s+[\d.]+[mu]?s\s+[\d.]+[mu]?s\s+([\d.]+)([mu]?s)", "'time for request:'")
     protocol = re.search(r"^Application protocol: (\S+)", output, re.MULTILINE)
+    traffic = re.search(r"^traffic: \S+ \((\d+)\) total, \S+ \((\d+)\) headers \(space savings ([\d.]+)%\), "
+                        r"\S+ \((\d+)\) data", output, re.MULTILINE)
     tls = [re.search(rf"^{name}: (.+)$", output, re.MULTILINE)
            for name in ("TLS Protocol", "Cipher", "Server Temp Key")]
     return Result(rps=float(finished[1]), done=int(counts[1]), succeeded=int(counts[2]),
                   failed=sum(int(counts[i]) for i in (3, 4, 5)), non_2xx=sum(int(codes[i]) for i in (2, 3, 4)),
                   mean_ms=_ms(request[1], request[2]), protocol=protocol[1] if protocol else "?",
-                  tls=", ".join(m[1].split(" ")[0] for m in tls if m))
+                  tls=", ".join(m[1].split(" ")[0] for m in tls if m),
+                  traffic_bytes=int(traffic[1]) if traffic else None, header_bytes=int(traffic[2]) if traffic else None,
+                  data_bytes=int(traffic[4]) if traffic else None,
+                  header_savings_pct=float(traffic[3]) if traffic else None)

@@ -83,6 +83,20 @@ def h2load_table(summary: dict[str, Any]) -> Table:
     return rows
 
 
+def _answer_bytes(run: dict[str, Any]) -> str:
+    res, done = run["result"], run["requests"]
+    saved = f" (HPACK saved {res['header_savings_pct']:.0f}%)" if res["header_savings_pct"] else ""
+    return (f"{run['label']}: {res['header_bytes'] / done:.0f} bytes of headers{saved}, "
+            f"{res['data_bytes'] / done:.0f} of body")
+
+
+def traffic_line(summary: dict[str, Any]) -> str:
+    """What each h2load answer weighed, from its "traffic:" line ("" for a run that did not
+    record it)."""
+    runs = [r for r in summary["h2load"] if r["result"].get("header_savings_pct") is not None and r["requests"]]
+    return f"h2load's traffic per answer: {'; '.join(map(_answer_bytes, runs))}." if runs else ""
+
+
 def markdown(summary: dict[str, Any]) -> str:
     s = summary
     md = [f"# HTTPS and HTTP/2 at the edge {s['started']}", "", *report.machine_lines(s['machine']), "",
@@ -99,6 +113,8 @@ def markdown(summary: dict[str, Any]) -> str:
           f"h2load: {s['h2load_requests']} requests each, as fast as the stack answers a fixed number of "
           "requests in flight (no latency bound); CPU over the whole run, connecting included.", "",
           report.markdown(h2load_table(s)), ""]
+    if traffic := traffic_line(s):
+        md += [traffic, ""]
     return "\n".join(md)
 
 

@@ -50,7 +50,10 @@ def test_every_row_ran_on_the_protocol_it_names(bench: tuple) -> None:
         assert mode["cpu"]["requests"] > 0 and mode["search"], key
         assert mode["cpu"]["resources"]["proxy_cpu_s"] is not None, key
         assert (k6["tls_handshaking_ms"] > 0) == mode["tls"], key
-        assert set(mode["cpu"]["nginx_log"]["tls"]) == ({"TLSv1.3"} if mode["tls"] else set()), key
+        seen = mode["cpu"]["nginx_log"]
+        assert seen["complete"] and seen["requests"] >= mode["cpu"]["requests"], key
+        assert set(seen["tls"]) == ({"TLSv1.3"} if mode["tls"] else set()), key
+        assert len(seen["ciphers"]) == mode["tls"], f"{key}: one cipher and group for every TLS request"
 
 
 @pytest.mark.e2e
@@ -60,8 +63,8 @@ def test_a_new_connection_per_request_is_a_full_handshake_each(bench: tuple) -> 
     seen = next(m for m in summary["modes"] if m["key"] == "https1-new")["cpu"]["nginx_log"]
     assert seen["complete"] and seen["requests"] > 0 and seen["new_connections"] == seen["requests"]
     assert seen["resumed"] == 0, "k6 offers no session to resume"
-    assert all(p["offered"].startswith("Reused") for p in summary["resumption_offered"].values()), \
-        "nginx resumes a session that is offered (shared cache, no tickets)"
+    assert {v: p["offered"].split(",")[0] for v, p in summary["resumption_offered"].items()} == {
+        "tls1_3": "Reused", "tls1_2": "Reused"}, "nginx resumes a session that is offered (shared cache, no tickets)"
 
 
 @pytest.mark.e2e
@@ -73,6 +76,8 @@ def test_h2load_negotiated_each_protocol_on_kept_connections(bench: tuple) -> No
     for key, run in runs.items():
         assert run["result"]["succeeded"] == run["requests"] > 0 and run["result"]["failed"] == 0, key
     assert runs["h2"]["result"]["tls"].startswith("TLSv1.3")
+    assert runs["h2"]["result"]["header_savings_pct"] > 0, "HPACK"
+    assert runs["https1"]["result"]["header_savings_pct"] == 0, "HTTP/1.1 sends its headers as they are"
 
 
 @pytest.mark.e2e
@@ -80,6 +85,6 @@ def test_report_and_table(bench: tuple) -> None:
     done, out = bench
     report = (out / "report.md").read_text()
     for text in ("| HTTP/1.1, plain, keep-alive (baseline) | ", "| HTTP/2 over TLS (ALPN) | ", "Session resumption:",
-                 "| h2load, closed loop |"):
+                 "| h2load, closed loop |", "h2load's traffic per answer: "):
         assert text in report
     assert "HTTPS, HTTP/1.1, a new connection per request" in done.stdout

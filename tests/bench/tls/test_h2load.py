@@ -7,7 +7,7 @@ import pytest
 
 from bench.settings import BenchError
 from bench.tls import h2load
-from bench.tls.modes import H2, HTTPS, HTTPS_NEW, PLAIN
+from bench.tls.modes import H2, HTTPS, HTTPS_NEW, PLAIN, PLAIN_PORT, TLS_PORT
 
 pytestmark = pytest.mark.unit
 
@@ -20,9 +20,9 @@ def test_http2_multiplexes_what_http1_spreads_over_connections() -> None:
     h1 = h2load.command("h2load", HTTPS, "10.0.0.2", 8000)
     assert h1[:6] == ["h2load", "--h1", "-c", "32", "-m", "1"]
     assert h2load.H2_CONNECTIONS * h2load.H2_STREAMS == h2load.CONNECTIONS, "the same requests in flight"
-    assert h1[-3:] == ["--connect-to", "10.0.0.2:8443", "https://localhost:8443/api?n=1000"]
+    assert h1[-3:] == ["--connect-to", f"10.0.0.2:{TLS_PORT}", f"https://localhost:{TLS_PORT}/api?n=1000"]
     assert h2load.command("h2load", PLAIN, "10.0.0.2", 8000)[-5:] == [
-        "-n", "8000", "--connect-to", "10.0.0.2:8080", "http://localhost:8080/api?n=1000"]
+        "-n", "8000", "--connect-to", f"10.0.0.2:{PLAIN_PORT}", f"http://localhost:{PLAIN_PORT}/api?n=1000"]
 
 
 def test_no_http2_connection_reaches_nginxs_keepalive_requests(tmp_path: Path) -> None:
@@ -46,12 +46,21 @@ def test_an_http2_report_over_tls() -> None:
     assert (r.rps, r.done, r.succeeded, r.failed, r.non_2xx) == (6692.5, 13385, 13385, 0, 0)
     assert r.mean_ms == pytest.approx(4.67)
     assert r.protocol == "h2" and r.tls == "TLSv1.3, TLS_AES_128_GCM_SHA256, X25519"
+    assert (r.traffic_bytes, r.header_bytes, r.data_bytes) == (1967791, 1418810, 307855)
+    assert r.header_savings_pct == pytest.approx(37.28), "HPACK"
 
 
 def test_a_plain_http1_report_has_no_tls() -> None:
     r = h2load.parse((DATA / "h2load-http1.txt").read_text())
     assert (r.rps, r.protocol, r.tls) == (6427.5, "http/1.1", "")
     assert r.mean_ms == pytest.approx(4.97)
+    assert (r.header_bytes, r.header_savings_pct) == (1778406, 0.0)
+
+
+def test_a_report_without_its_traffic_line_still_reads() -> None:
+    text = "\n".join(ln for ln in (DATA / "h2load-h2.txt").read_text().splitlines() if not ln.startswith("traffic:"))
+    r = h2load.parse(text)
+    assert r.done == 13385 and (r.traffic_bytes, r.header_savings_pct) == (None, None)
 
 
 def test_times_in_any_unit_and_failures_of_every_kind() -> None:

@@ -58,6 +58,16 @@ def test_each_search_starts_from_the_row_it_should_be_near() -> None:
     assert start_of_search(H2, found, 123.0) == 800.0
 
 
+def test_h2loads_traffic_per_answer_when_the_run_recorded_it() -> None:
+    def run(label: str, headers: int, saved: float) -> dict:
+        return {"label": label, "requests": 1000,
+                "result": {"header_bytes": headers, "data_bytes": 23000, "header_savings_pct": saved}}
+    summary = {"h2load": [run("plain", 133000, 0.0), run("h2", 106000, 37.28)]}
+    assert report.traffic_line(summary) == ("h2load's traffic per answer: plain: 133 bytes of headers, 23 of body; "
+                                            "h2: 106 bytes of headers (HPACK saved 37%), 23 of body.")
+    assert report.traffic_line({"h2load": [{"label": "old", "requests": 1000, "result": {}}]}) == ""
+
+
 @pytest.mark.parametrize("folder", [COMMITTED, COMMITTED / "earlier"], ids=["last", "earlier"])
 def test_the_committed_run_renders_with_every_row_and_ratio(folder) -> None:
     summary = json.loads((folder / "tls.json").read_text())
