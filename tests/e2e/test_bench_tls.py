@@ -27,7 +27,7 @@ def bench(docker: None, tmp_path_factory: pytest.TempPathFactory) -> tuple[subpr
     try:
         done = subprocess.run(["make", "bench-tls"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     finally:
-        subprocess.run(["docker", "compose", "-p", PROJECT, "down", "--remove-orphans", "-t", "5"],
+        subprocess.run(["docker", "compose", "-p", PROJECT, "down", "--volumes", "--remove-orphans", "-t", "5"],
                        cwd=ROOT, capture_output=True)
     assert done.returncode == 0, f"make bench-tls failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     runs = list((results / "tls").iterdir())
