@@ -42,10 +42,10 @@ from ..settings import ROOT, BenchError, Settings, duration_s
 from ..studies.warmup import environment
 from . import h2load, modes, report
 from .modes import H2, HTTPS, HTTPS_NEW, MODES, PATH, PLAIN, TLS_MODES, Mode
+from .resumption import offer_session_again
 
 SCRIPT = ROOT / "k6" / "tls.js"
 RECREATE_S = 15          # nginx recreated, for the time-left estimate
-S_CLIENT_S = 30          # one openssl s_client connection, answer included
 
 
 def _client_cpu_s() -> float:
@@ -230,37 +230,6 @@ class Edge:
                     "result": result.to_dict()}
         note(f"h2load, {mode.label}: {result.rps:.0f} answers/s, mean {result.mean_ms:.1f} ms, {result.failed} failed")
         return measured
-
-
-def _s_client(cmd: list[str], path: str) -> str:
-    """s_client's verdict line ("New, ..." or "Reused, ...") on a connection that sends one
-    request and reads its answer, so that a TLS 1.3 session ticket, sent before the answer,
-    has been read (and saved, with -sess_out) when it ends."""
-    try:
-        done = subprocess.run([*cmd, "-ign_eof"], input=modes.s_client_request(path), capture_output=True,
-                              text=True, timeout=S_CLIENT_S)
-    except subprocess.TimeoutExpired as e:
-        raise BenchError(f"openssl s_client got no complete answer in {S_CLIENT_S} s: {' '.join(cmd)}") from e
-    if not modes.status_line(done.stdout):
-        raise BenchError(f"openssl s_client got no answer to GET {path}: {' '.join(cmd)}\n"
-                         f"{done.stdout[-1500:]}{done.stderr[-1500:]}")
-    return modes.handshake(done.stdout)
-
-
-def offer_session_again(address: str, port: int, ca_file: Path, folder: Path,
-                        path: str = PATH) -> dict[str, dict[str, str]]:
-    """Over TLS 1.3 and 1.2, one openssl s_client connection saves its session (-sess_out)
-    once it has read an answer, and the next offers it (-sess_in): each one's verdict. (Not
-    -reconnect: over TLS 1.3 it reconnects before the session ticket arrives, and so offers
-    nothing.)"""
-    found = {}
-    for version in ("tls1_3", "tls1_2"):
-        session = folder / f"{version}.session"
-        cmd = ["openssl", "s_client", "-connect", f"{address}:{port}", "-servername", modes.HOST,
-               "-CAfile", str(ca_file), "-verify_return_error", f"-{version}"]
-        first = _s_client([*cmd, "-sess_out", str(session)], path)
-        found[version] = {"first": first, "offered": _s_client([*cmd, "-sess_in", str(session)], path)}
-    return found
 
 
 def start_of_search(mode: Mode, found: dict[str, dict[str, Any]], first_guess: float) -> float:

@@ -164,21 +164,3 @@ def settled(read: Callable[[], Seen], served: int, every_s: float = LOG_EVERY_S,
         before, seen = seen.requests, read()
         quiet = quiet + 1 if seen.requests == before else 0
     return seen, seen.requests >= served
-
-
-def s_client_request(path: str = PATH) -> str:
-    """What openssl s_client sends (with -ign_eof, it reads until nginx closes): one request
-    that asks nginx to close after answering. Its answer comes after any TLS 1.3 session
-    ticket, which the server sends right after the handshake, so once it is read, a session
-    saved with -sess_out holds the ticket."""
-    return f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n"
-
-
-def status_line(s_client_output: str) -> str:
-    """The answer's status line in s_client's output ("HTTP/1.1 200 OK"; "" if none came)."""
-    return next((ln.strip() for ln in s_client_output.splitlines() if re.match(r"HTTP/\d(\.\d)? \d{3}", ln)), "")
-
-
-def handshake(s_client_output: str) -> str:
-    """`openssl s_client`'s verdict: "New, TLSv1.3, Cipher is ..." or "Reused, ..." ("" if none)."""
-    return next((ln for ln in s_client_output.splitlines() if ln.startswith(("New, ", "Reused, "))), "")

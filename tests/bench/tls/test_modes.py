@@ -111,13 +111,6 @@ def test_plain_http_and_an_empty_log_read_plainly() -> None:
     assert modes.tally([]).text() == "-"
 
 
-def test_s_client_verdict() -> None:
-    out = "CONNECTED(00000003)\n---\nReused, TLSv1.3, Cipher is TLS_AES_256_GCM_SHA384\nSecure Renegotiation\n"
-    assert modes.handshake(out) == "Reused, TLSv1.3, Cipher is TLS_AES_256_GCM_SHA384"
-    assert modes.handshake("New, TLSv1.2, Cipher is ECDHE-ECDSA-AES256-GCM-SHA384\n").startswith("New, TLSv1.2")
-    assert modes.handshake("connect: Connection refused\n") == ""
-
-
 class Log:
     """nginx's log as docker logs returns it over successive reads, on a clock the test moves."""
 
@@ -154,11 +147,3 @@ def test_a_log_that_keeps_growing_too_slowly_stops_at_the_deadline() -> None:
     log = Log(list(range(0, 100000, 10)))
     requests, complete = _settle(log, 10**6)
     assert not complete and requests == 200 and log.now <= 30 and log.reads == 21
-
-
-def test_s_client_sends_one_request_and_finds_the_answer() -> None:
-    request = modes.s_client_request("/api?n=1000")
-    assert request == "GET /api?n=1000 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    out = "CONNECTED(00000003)\n---\nNew, TLSv1.3, Cipher is X\n---\nHTTP/1.1 200 OK\nServer: nginx\n\n{}\nclosed\n"
-    assert modes.status_line(out) == "HTTP/1.1 200 OK"
-    assert modes.status_line("CONNECTED(00000003)\nNew, TLSv1.3, Cipher is X\n") == ""

@@ -1,4 +1,4 @@
-"""bench/tls/command.py's resumption probe against openssl s_server on this machine: the
+"""bench/tls/resumption.py: what s_client says, and the probe against openssl s_server on this machine: the
 first connection reads an answer before it ends, so its saved session holds the TLS 1.3
 ticket, and the next one resumes it, with no wait for the ticket."""
 
@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from bench.settings import BenchError
-from bench.tls.command import make_certs, offer_session_again
+from bench.tls import resumption
+from bench.tls.command import make_certs
+from bench.tls.resumption import offer_session_again
 
 pytestmark = [pytest.mark.unit, pytest.mark.skipif(not shutil.which("openssl"), reason="no openssl")]
 
@@ -55,3 +57,18 @@ def test_no_answer_is_an_error_not_a_verdict(certs: Path, tmp_path: Path) -> Non
         port = free.getsockname()[1]
     with pytest.raises(BenchError, match="no answer to GET /api"):
         offer_session_again("127.0.0.1", port, certs / "dev-ca.pem", tmp_path)
+
+
+def test_s_client_verdict() -> None:
+    out = "CONNECTED(00000003)\n---\nReused, TLSv1.3, Cipher is TLS_AES_256_GCM_SHA384\nSecure Renegotiation\n"
+    assert resumption.handshake(out) == "Reused, TLSv1.3, Cipher is TLS_AES_256_GCM_SHA384"
+    assert resumption.handshake("New, TLSv1.2, Cipher is ECDHE-ECDSA-AES256-GCM-SHA384\n").startswith("New, TLSv1.2")
+    assert resumption.handshake("connect: Connection refused\n") == ""
+
+
+def test_s_client_sends_one_request_and_finds_the_answer() -> None:
+    request = resumption.s_client_request("/api?n=1000")
+    assert request == "GET /api?n=1000 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    out = "CONNECTED(00000003)\n---\nNew, TLSv1.3, Cipher is X\n---\nHTTP/1.1 200 OK\nServer: nginx\n\n{}\nclosed\n"
+    assert resumption.status_line(out) == "HTTP/1.1 200 OK"
+    assert resumption.status_line("CONNECTED(00000003)\nNew, TLSv1.3, Cipher is X\n") == ""
