@@ -13,6 +13,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# A host name for the TLS tests' certificate (dev_certs), reached on 127.0.0.1 (curl --resolve):
+# nginx sends HSTS to a name, never to localhost or an address.
+TLS_NAME = "api.pycluster.test"
 
 # Every compose stack the tests start publishes nginx's HTTPS port too (docker-compose.yml),
 # TLS on or off; empty picks a free one, so that stacks side by side never both ask for
@@ -52,3 +55,15 @@ def nginx_image(docker: None) -> str:
                             capture_output=True, text=True, timeout=90)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
+
+
+def dev_certs(folder: Path) -> Path:
+    """What `make certs` makes (scripts/certs.sh), in `folder`, its CA in folder/ca:
+    fullchain.pem and privkey.pem for localhost and TLS_NAME, and dev-ca.pem for clients."""
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)  # nginx runs as uid 101 (tmp_path folders are 0700)
+    env = {**os.environ, "CA_DIR": str(folder / "ca"),
+           "CERT_NAMES": f"DNS:localhost,DNS:{TLS_NAME},IP:127.0.0.1,IP:::1"}
+    subprocess.run(["bash", str(ROOT / "scripts" / "certs.sh"), str(folder)], check=True, env=env,
+                   capture_output=True, timeout=60)
+    return folder

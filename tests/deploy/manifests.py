@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,3 +95,18 @@ def write_configmap(manifests: Manifests, deployment: str, volume: str, dest: Pa
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(data[item["key"]])
     return dest
+
+
+def nginx_t(manifests: Manifests, conf: Path, image: str) -> subprocess.CompletedProcess[str]:
+    """`nginx -t` on the config folder `conf` as the nginx pods run it: their user, and the
+    cluster DNS name their upstream's resolver names, which nginx resolves at start
+    (--add-host stands in for the cluster's DNS)."""
+    resolver = re.search(r"(?m)^\s*resolver (\S+)", (conf / "upstream.conf").read_text())
+    assert resolver, "the Kubernetes upstream.conf names its resolver"
+    user = manifests.pod("nginx")["securityContext"]
+    return subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", "--read-only", "--tmpfs", "/tmp",
+         "-u", f"{user['runAsUser']}:{user['runAsGroup']}", "--add-host", f"{resolver[1]}:127.0.0.1",
+         "--mount", f"type=bind,source={conf},target=/etc/nginx,readonly", image, "nginx", "-t"],
+        capture_output=True, text=True, timeout=60)
+

@@ -30,9 +30,6 @@ PROJECT = os.environ.get("E2E_PROJECT", f"pycluster-e2e-{RUNTIME}")
 MAX_N = {"cpython": 10_000_000, "pypy": 300_000_000}[RUNTIME]
 RUNTIME_NAME = {"cpython": "CPython ", "pypy": "PyPy "}[RUNTIME]
 SOAK_MAX_WAIT_S = "5"
-# A host name for the TLS tests' certificate (dev_certs), reached on 127.0.0.1 (curl --resolve):
-# nginx sends HSTS to a name, never to localhost or an address.
-TLS_NAME = "api.pycluster.test"
 TALLY: list[str] = []
 
 
@@ -171,16 +168,17 @@ class Stack:
             self.wait_serving(replicas)
 
 
-def dev_certs(folder: Path) -> Path:
-    """What `make certs` makes (scripts/certs.sh), in `folder`, its CA in folder/ca:
-    fullchain.pem and privkey.pem for localhost and TLS_NAME, and dev-ca.pem for clients."""
-    folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o755)  # nginx runs as uid 101 (tmp_path folders are 0700)
-    env = {**os.environ, "CA_DIR": str(folder / "ca"),
-           "CERT_NAMES": f"DNS:localhost,DNS:{TLS_NAME},IP:127.0.0.1,IP:::1"}
-    subprocess.run(["bash", str(ROOT / "scripts" / "certs.sh"), str(folder)], check=True, env=env,
-                   capture_output=True, timeout=60)
-    return folder
+def make_bench(target: str, project: str, results: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`make TARGET` (a benchmark) as a user runs it, on compose project `project`, writing its
+    results in `results`; the project is removed afterwards, volumes too, however it ended."""
+    environ = {**os.environ, "BENCH_PROJECT": project, "RESULTS_DIR": str(results), **env}
+    try:
+        done = subprocess.run(["make", target], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=600)
+    finally:
+        subprocess.run(["docker", "compose", "-p", project, "down", "--volumes", "--remove-orphans", "-t", "5"],
+                       cwd=ROOT, capture_output=True)
+    assert done.returncode == 0, f"make {target} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done
 
 
 def inspect(container: str) -> dict:

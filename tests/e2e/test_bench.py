@@ -4,14 +4,13 @@ Only the shape of the results is checked, never a speed: CI machines differ too 
 """
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests import ports
-from tests.conftest import ROOT
+from tests.e2e.conftest import make_bench
 
 PROJECT = "pycluster-bench-e2e"
 RUN_FIELDS = {
@@ -25,14 +24,8 @@ ARTICLE_ROWS = ["Target URL", "Total Test Time", "Requests Per Second", "Concurr
 @pytest.fixture(scope="module")
 def bench(docker: None, tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, Path]:
     results = tmp_path_factory.mktemp("results")
-    env = {**os.environ, "SCALE": "2", "DURATION": "5s", "RATE": "5", "HTTP_PORT": str(ports.BENCH_HTTP),
-           "WORKERS_PORT": str(ports.BENCH_WORKERS), "BENCH_PROJECT": PROJECT, "RESULTS_DIR": str(results)}
-    try:
-        done = subprocess.run(["make", "bench"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    finally:
-        subprocess.run(["docker", "compose", "-p", PROJECT, "down", "--volumes", "--remove-orphans", "-t", "5"],
-                       cwd=ROOT, capture_output=True)
-    assert done.returncode == 0, f"make bench failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    done = make_bench("bench", PROJECT, results, SCALE="2", DURATION="5s", RATE="5",
+                      HTTP_PORT=str(ports.BENCH_HTTP), WORKERS_PORT=str(ports.BENCH_WORKERS))
     runs = list(results.iterdir())
     assert len(runs) == 1, f"expected one results/<timestamp>/ folder, found {runs}"
     return done, runs[0]

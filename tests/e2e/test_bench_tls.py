@@ -5,14 +5,13 @@ Only the shape of the results is checked, never a speed: CI machines differ too 
 """
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests import ports
-from tests.conftest import ROOT
+from tests.e2e.conftest import make_bench
 
 PROJECT = "pycluster-bench-tls-e2e"
 
@@ -22,14 +21,8 @@ def bench(docker: None, tmp_path_factory: pytest.TempPathFactory) -> tuple[subpr
     results = tmp_path_factory.mktemp("results")
     # HTTPS is published on a free port (the bench sets HTTPS_PORT empty) and measured on
     # nginx's container address: only the plain HTTP port needs to be this test's own.
-    env = {**os.environ, "SCALE": "2", "SWEEP_RUNS": "1", "SWEEP_DURATION": "2s", "DURATION": "2s",
-           "HTTP_PORT": str(ports.BENCH_TLS_HTTP), "BENCH_PROJECT": PROJECT, "RESULTS_DIR": str(results)}
-    try:
-        done = subprocess.run(["make", "bench-tls"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    finally:
-        subprocess.run(["docker", "compose", "-p", PROJECT, "down", "--volumes", "--remove-orphans", "-t", "5"],
-                       cwd=ROOT, capture_output=True)
-    assert done.returncode == 0, f"make bench-tls failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    done = make_bench("bench-tls", PROJECT, results, SCALE="2", SWEEP_RUNS="1", SWEEP_DURATION="2s",
+                      DURATION="2s", HTTP_PORT=str(ports.BENCH_TLS_HTTP))
     runs = list((results / "tls").iterdir())
     assert len(runs) == 1, f"expected one results/tls/<timestamp>/ folder, found {runs}"
     return done, runs[0]

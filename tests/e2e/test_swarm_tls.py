@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests import ports
-from tests.e2e.conftest import dev_certs
+from tests.conftest import dev_certs
 from tests.e2e.load import wait_serving
 from tests.e2e.test_swarm import Swarm, deployed
 

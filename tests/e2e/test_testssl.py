@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import IN_CI, ROOT
+from tests.conftest import IN_CI, ROOT, TLS_NAME, dev_certs
 from tests.e2e import testssl
-from tests.e2e.conftest import TLS_NAME, Stack, dev_certs
+from tests.e2e.conftest import Stack
 
 JSONFILE = ROOT / "results" / "e2e" / "testssl.json"
 # Measured at about 20-25 s on the 2-core CI machine; its own limit, well above.

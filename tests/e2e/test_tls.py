@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import TLS_NAME, Stack, dev_certs
+from tests.conftest import TLS_NAME, dev_certs
+from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e
 

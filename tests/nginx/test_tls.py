@@ -1,13 +1,12 @@
 """NGINX_TLS: nginx -t with HTTPS on and off, and the rules that keep its files agreeing."""
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests import rules_kit
-from tests.conftest import ROOT
+from tests.conftest import ROOT, dev_certs
 from tests.nginx.test_config import NGINX_DIR, directive_lines, nginx
 
 pytestmark = pytest.mark.config
@@ -18,11 +17,7 @@ HTTPS_LISTEN = "listen 8443 ssl default_server;"
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A throwaway certificate, as `make certs` makes it."""
-    folder = tmp_path_factory.mktemp("certs")
-    folder.chmod(0o755)  # nginx runs as uid 101
-    subprocess.run(["bash", str(ROOT / "scripts" / "certs.sh"), str(folder)], check=True, capture_output=True,
-                   env={"PATH": "/usr/bin:/bin", "CA_DIR": str(folder / "ca")}, timeout=60)
-    return folder
+    return dev_certs(tmp_path_factory.mktemp("certs"))
 
 
 @pytest.mark.parametrize("limits", ["off", "on"])
