@@ -286,6 +286,16 @@ bench-warmup: ## The first 5 s of a PyPy replica under the article's load: cold 
 bench-cost: ## Server CPU per /api request against the bare loop, and with metrics on vs off (no Docker)
 	$(PY) -m bench cost
 
+.PHONY: plan
+plan: ## Replicas each balancing method needs for p95 <= P95_MS at RATE, simulated from a bench result (no Docker; docs/capacity.md)
+	$(SETUP) venv
+	$(PY) -m bench plan
+
+.PHONY: plan-validate
+plan-validate: ## The planner's predictions against the measured bench-balance runs (docs/benchmarks/2core-plan-validation)
+	$(SETUP) venv
+	$(PY) -m bench plan-validate
+
 .PHONY: bench-host
 bench-host: ## make bench without Docker: replicas as host processes behind a host nginx (NGINX=path)
 	$(SETUP) host

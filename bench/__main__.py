@@ -1,5 +1,5 @@
-"""python -m bench {compare,sweep,rate,balance,runtimes,breakdown,warmup,cost,tls}: the Makefile's
-bench targets show the calls."""
+"""python -m bench {compare,sweep,rate,balance,runtimes,breakdown,warmup,cost,tls,plan,plan-validate,
+plan-scale}: the Makefile's bench targets show the calls."""
 
 from __future__ import annotations
 
@@ -43,6 +43,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     sub.add_parser("tls", help="capacity and CPU per request of plain HTTP/1.1, HTTPS (kept and new connections) "
                                "and HTTP/2 at nginx, on the cheap job (Docker)")
     sub.add_parser("cost", help="server CPU per /api request against the bare loop, and metrics on vs off (no Docker)")
+    sub.add_parser("plan", help="replicas needed per balancing method for p95 <= P95_MS at RATE, simulated from a "
+                                "result file (PLAN_RESULT, JOB_MIX, PLAN_NGINX, PLAN_CORES_PER_HOST, PLAN_PROMETHEUS; "
+                                "docs/capacity.md)")
+    sub.add_parser("plan-validate", help="the planner's predictions against the committed bench-balance runs "
+                                         "(docs/benchmarks/2core-plan-validation)")
+    sub.add_parser("plan-scale", help="the planner at 16, 64 and 256 cores, 1-4 nginx, a 16-core sweep "
+                                      "(docs/benchmarks/plan-scale, for docs/capacity.md)")
     args = parser.parse_args(argv)
     if args.command == "compare":
         try:
@@ -82,6 +89,18 @@ def main(argv: list[str]) -> int:
             from .studies.breakdown import breakdown
 
             breakdown(settings)
+        elif args.command == "plan":
+            from .plan.command import plan
+
+            plan(settings)
+        elif args.command == "plan-validate":
+            from .plan.validate import validate
+
+            validate(settings)
+        elif args.command == "plan-scale":
+            from .plan.scale import plan_scale
+
+            plan_scale()
         elif args.command == "tls":
             from .tls.command import tls
 

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from operator import attrgetter
 from pathlib import Path
+from typing import Any
 
 from .model import Compare, Point, Run, Sweep, stat
 from .profiles import PROFILES
@@ -143,3 +144,17 @@ def write_rate(out: Path, summary: Sweep) -> None:
 def write_files(out: Path, summary: dict[str, object], md: list[str]) -> None:
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "report.md").write_text("\n".join(md))
+
+
+def publish(out: Path, name: str, data: dict[str, Any], text: str,
+            chart: Callable[[Path, dict[str, Any]], None] | None = None, more: tuple[str, ...] = ()) -> None:
+    """A command's results: `name` (the JSON), report.md and the chart in `out`; the report
+    and where it went on stdout."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / name).write_text(json.dumps(data, indent=2))
+    (out / "report.md").write_text(text)
+    files = [name, "report.md"]
+    if chart is not None:
+        chart(out, data)
+        files += ["chart.png", "chart.svg"]
+    print(f"\n{text}\nResults: {out}/ ({', '.join([*files, *more])})", flush=True)

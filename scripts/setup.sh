@@ -203,8 +203,10 @@ case ${1:-all} in
     tls) shift; core; ensure_tool h2load nghttp2-client "make bench-tls's second tool, HTTP/2 over TLS"; ensure_base_images "$@" ;;
     # make bench-host: no Docker at all.
     host) ensure_venv; check_k6; ensure_host_nginx ;;
+    # make plan: .venv only (simpy, matplotlib), no Docker.
+    venv) ensure_venv ;;
     # make lint: .venv (mypy reads the service's packages) and the lint tools, no Docker.
     lint) ensure_venv; ensure_lint_tools; ensure_k8s_tools ;;
-    *) die "usage: $0 [all | images VAR... | tls VAR... | host | lint]" ;;
+    *) die "usage: $0 [all | images VAR... | tls VAR... | host | venv | lint]" ;;
 esac
 log "ready"

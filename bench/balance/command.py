@@ -23,6 +23,7 @@ from .. import backends, capacity, machine
 from ..backends.docker_stack import DockerBackend
 from ..profiles import MANY, NODE, WORKERS, Profile
 from ..progress import Progress, note
+from ..report import publish
 from ..runner import STARTUP_S, Runner, results_dir
 from ..settings import ROOT, BenchError, Settings, duration_s
 from . import report
@@ -142,9 +143,5 @@ def balance(settings: Settings, backend_name: str) -> Path:
     summary = {"kind": "balance", "started": started, "machine": machine.describe(), "job_mix": bench.mix,
                "duration": settings.duration, "capacity": found, "scale": settings.scale,
                "slow_cpus": settings.slow_cpus, "entries": bench.entries}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    text = report.markdown(summary)
-    (out / "report.md").write_text(text)
-    report.chart(out, summary)
-    print(f"\n{text}\nResults: {out}/ (summary.json, report.md, chart.png, chart.svg, k6-*.json, k6-*.log)", flush=True)
+    publish(out, "summary.json", summary, report.markdown(summary), report.chart, more=("k6-*.json", "k6-*.log"))
     return out

@@ -16,7 +16,8 @@ from typing import Protocol
 from ..settings import BenchError
 from . import cgroup
 from .cpu import container_cpu_s, process_cpu_s
-from .usage import Reading, Resources, role_of, summarize
+from .steady import Steady
+from .usage import REPLICA, Reading, Resources, role_of, summarize
 
 # `docker stats --no-stream` itself takes about a second: sampling faster gains nothing.
 SAMPLE_EVERY_S = 1.0
@@ -54,6 +55,7 @@ class DockerMeter:
         self.ids: dict[str, str] = {}
         self.sources: set[str] = set()
         self._sampler: _Sampler | None = None
+        self._steady: Steady | None = None
 
     def _list(self) -> list[tuple[str, str, str]]:
         done = subprocess.run(["docker", "ps", "--no-trunc", "--filter",
@@ -85,8 +87,15 @@ class DockerMeter:
             r.cpu_before = self._cpu(full)
         if self.readings and cgroup.peak_mb(self.ids[self.readings[0].name], self.root) is None:
             self._sampler = _Sampler(lambda: cgroup.docker_stats_mem_mb(list(self.ids.values())))
+        self._steady = Steady(self._replicas_cpu_s)
+
+    def _replicas_cpu_s(self) -> float | None:
+        """For Steady, twice a second: cgroup files only (docker top would be a process each time)."""
+        values = [cgroup.cpu_s(self.ids[r.name], self.root) for r in self.readings if r.role == REPLICA]
+        return None if not values or None in values else sum(v for v in values if v is not None)
 
     def stop(self, requests: int) -> Resources:
+        other = self._steady.stop() if self._steady else None
         peaks = self._sampler.stop() if self._sampler else {}
         for r in self.readings:
             full = self.ids[r.name]
@@ -98,7 +107,7 @@ class DockerMeter:
         if self._sampler:
             source += " + docker stats (memory, sampled every second)"
         why = "" if self.readings else f"no running container of compose project {self.project} was found"
-        return summarize(self.readings, requests, source, why)
+        return summarize(self.readings, requests, source, why, other_cores=other)
 
 
 class _Sampler:

@@ -36,6 +36,9 @@ class Resources:
     proxy_cpu_ms_per_request: float | None
     peak_mem_mb: float | None = None     # the largest replica's peak
     note: str = ""                       # why a number is missing, or how to read it
+    # Busy cores beyond the replicas' while requests flowed (/proc/stat; bench/resources/steady.py):
+    # k6, nginx, Docker's port proxy, the kernel. Docker backend only.
+    other_cores: float | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Resources:
@@ -79,7 +82,8 @@ def _per_request_ms(cpu_s: float | None, requests: int) -> float | None:
     return None if cpu_s is None or requests <= 0 else cpu_s / requests * 1000
 
 
-def summarize(readings: list[Reading], requests: int, source: str, note: str = "") -> Resources:
+def summarize(readings: list[Reading], requests: int, source: str, note: str = "",
+              other_cores: float | None = None) -> Resources:
     """Totals by role, and CPU per completed request; None wherever one reading is missing."""
     def total(role: str) -> float | None:
         return _sum([r.cpu_s for r in readings if r.role == role])
@@ -93,7 +97,8 @@ def summarize(readings: list[Reading], requests: int, source: str, note: str = "
         cpu_ms_per_request=_round(_per_request_ms(replicas, requests), 3),
         proxy_cpu_ms_per_request=_round(_per_request_ms(proxy, requests), 3),
         peak_mem_mb=_round(max(peaks), 1) if peaks else None,
-        note="; ".join(filter(None, [note, *problems])))
+        note="; ".join(filter(None, [note, *problems])),
+        other_cores=_round(other_cores, 3))
 
 
 def _round(value: float | None, digits: int) -> float | None:

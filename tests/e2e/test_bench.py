@@ -4,12 +4,14 @@ Only the shape of the results is checked, never a speed: CI machines differ too 
 """
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests import ports
+from tests.conftest import ROOT
 from tests.e2e.conftest import make_bench
 
 PROJECT = "pycluster-bench-e2e"
@@ -65,3 +67,22 @@ def test_report_chart_and_side_by_side_table(bench: tuple) -> None:
         assert row in table, f"the side-by-side table lacks the article's row {row!r}"
     assert "one (1 replica)" in table and "many (2 replicas)" in table
     assert "| Mean Latency |" in (out / "report.md").read_text()
+
+
+@pytest.mark.e2e
+def test_make_plan_sizes_replicas_from_this_result_alone(bench: tuple, tmp_path: Path) -> None:
+    """A user's path: `make bench`, then `make plan` from its summary. The rest of the
+    machine's cores (k6, nginx, the kernel) were measured in each run for the planner."""
+    _, out = bench
+    runs = json.loads((out / "summary.json").read_text())["runs"]
+    assert all(r["resources"]["other_cores"] is not None and r["resources"]["other_cores"] >= 0 for r in runs), \
+        [r["resources"] for r in runs]
+    done = subprocess.run(["make", "-s", "plan", f"PLAN_RESULT={out / 'summary.json'}", "RATE=40", "P95_MS=400",
+                           "PLAN_METHODS=round-robin,least_conn", "PLAN_JOBS=3000"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "RESULTS_DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(next(tmp_path.glob("*-plan/plan.json")).read_text())
+    assert plan["inputs"]["job_mix"] == "1:823543" and plan["inputs"]["cost_source"].startswith(str(out))
+    assert [m["method"] for m in plan["methods"]] == ["round-robin", "least_conn"]
+    assert all(m["replicas"] >= 1 and m["at"]["met"] for m in plan["methods"]), plan["methods"]
+    assert "| least_conn |" in done.stdout
