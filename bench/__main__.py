@@ -100,7 +100,7 @@ def main(argv: list[str]) -> int:
         elif args.command == "plan-scale":
             from .plan.scale import plan_scale
 
-            plan_scale()
+            plan_scale(settings)
         elif args.command == "tls":
             from .tls.command import tls
 

@@ -50,7 +50,12 @@ class Runner:
         if meter:
             meter.start()
         started = time.time()
-        run = k6.run(s.k6, load, context, self.out, name, self.progress, html, output)
+        try:
+            run = k6.run(s.k6, load, context, self.out, name, self.progress, html, output)
+        except BaseException:
+            if meter:
+                meter.stop(0)  # its sampling threads end with the run
+            raise
         ended = time.time()
         resources = meter.stop(run.completed) if meter else None
         # Only the reported runs: a capacity search's steps (run without the HTML report)

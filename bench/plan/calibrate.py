@@ -67,14 +67,15 @@ def _balance(data: dict[str, Any], path: Path, fixed_s: float, mix: Mix | None) 
     # Replicas behind nginx only: a --workers container or the Node cluster runs other code.
     runs = [e["run"] for e in data["entries"] if e["case"] == "methods" and "rate" in e
             and not e["stack"].startswith(("uvicorn", "Node"))]
-    cpu = [r["resources"]["cpu_ms_per_request"] / 1000 for r in runs if r.get("resources")]
+    cpu = [r["resources"]["cpu_ms_per_request"] / 1000 for r in runs
+           if (r.get("resources") or {}).get("cpu_ms_per_request") is not None]
     unit = per_unit(cpu, fixed_s, measured_mix.mean_units, str(path))
     return Calibration(mix or measured_mix, Cost(fixed_s, unit, f"{shown(path)} ({len(cpu)} runs)", OUTSIDE_S),
                        data["machine"]["cores"], float(data["capacity"]), None, shown(path))
 
 
 def _compare(data: dict[str, Any], path: Path, fixed_s: float, mix: Mix | None) -> Calibration:
-    runs = [r for r in data["runs"] if r.get("resources")]
+    runs = [r for r in data["runs"] if (r.get("resources") or {}).get("replicas_cpu_s") is not None]
     sizes = {job_size(r["target_url"]) for r in runs}
     if len(sizes) > 1:
         raise BenchError(f"{path} measured several job sizes {sorted(sizes)}: the planner needs one per file")

@@ -17,9 +17,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from app.work import DEFAULT_N
+
 from .. import machine
 from ..report import publish
-from ..settings import ROOT
+from ..settings import ROOT, Settings, duration_s
 from . import calibrate, scale_report, search
 from .command import shape
 from .search import Target, capacity, replicas_needed, trial
@@ -39,7 +41,9 @@ SWEEP = (1, 2, 4, 8, 16)
 # Twice the planner's jobs a trial: where p95 barely falls with more replicas (round-robin,
 # random), 30,000 jobs' noise moves the count needed by ~10%.
 JOBS = 2 * search.JOBS
-ARTICLE = f"1:{7**7}"
+ARTICLE = f"1:{DEFAULT_N}"
+# The replica search's ceiling, in replicas per core of load.
+CEILING = 4
 
 
 def workloads(source: calibrate.Calibration) -> dict[str, Traffic]:
@@ -47,27 +51,25 @@ def workloads(source: calibrate.Calibration) -> dict[str, Traffic]:
             "the mix": Traffic(1.0, source.mix, source.cost)}
 
 
-def rate_for(traffic: Traffic, cores: int) -> float:
-    mean_s = sum(c.share * traffic.cost.demand_s(c) for c in traffic.mix.classes)
-    return LOAD * cores / mean_s
-
-
-def method_row(workload: str, traffic: Traffic, cores: int, method: str, nginx: int = 1) -> dict[str, Any]:
-    traffic = replace(traffic, rate=rate_for(traffic, cores))
+def method_row(workload: str, traffic: Traffic, cores: int, method: str, nginx: int = 1,
+               jobs: int = JOBS) -> dict[str, Any]:
+    traffic = replace(traffic, rate=LOAD * cores / search.mean_demand_s(traffic))
     template = Stack(1, method, cores_per_host=HOST_CORES, nginx=nginx)
-    at_cores = trial(shape(template, cores, 0), traffic, Target(TARGET_MS), JOBS)
-    needed = replicas_needed(lambda n: shape(template, n, 0), traffic, Target(TARGET_MS), 4 * cores, JOBS)
+    at_cores = trial(shape(template, cores, 0), traffic, Target(TARGET_MS), jobs)
+    needed = replicas_needed(lambda n: shape(template, n, 0), traffic, Target(TARGET_MS), CEILING * cores, jobs)
     return {"workload": workload, "cores": cores, "method": method, "nginx": nginx, "rate": round(traffic.rate),
-            "at_cores": at_cores.to_dict(), "needed": needed.replicas}
+            "at_cores": at_cores.to_dict(), "needed": needed.replicas, "ceiling": CEILING * cores}
 
 
-def sweep_point(traffic: Traffic, replicas: int, other_cpu_s: float) -> dict[str, Any]:
+def sweep_point(traffic: Traffic, replicas: int, other_cpu_s: float, p95_ms: float, step_s: float) -> dict[str, Any]:
     stack = Stack(replicas, "least_conn", cores_per_host=HOST_CORES, host_cpu_per_request_s=other_cpu_s)
-    found = capacity(stack, replace(traffic, arrivals="even"), p95_bound_ms=500, duration_s=10)
+    found = capacity(stack, replace(traffic, arrivals="even"), p95_bound_ms=p95_ms, duration_s=step_s)
     return {"replicas": replicas, "capacity": round(found, 1)}
 
 
-def plan_scale(out: Path = OUT) -> Path:
+def plan_scale(settings: Settings, out: Path = OUT) -> Path:
+    """The sweep's bound and steps are the bench's own (P95_MS, SWEEP_DURATION)."""
+    p95_ms, step_s = float(settings.p95_ms), duration_s(settings.sweep_duration, "SWEEP_DURATION")
     source = calibrate.from_file(COMMITTED)
     loads = workloads(source)
     other = measured_other_cpu()  # k6, nginx, Docker's proxy, the kernel, as on the 2-core runs
@@ -75,10 +77,11 @@ def plan_scale(out: Path = OUT) -> Path:
         methods = [pool.submit(method_row, w, t, c, m) for w, t in loads.items() for c in CORES
                    for m in (*METHODS, QUEUE)]
         nginx = [pool.submit(method_row, "the mix", loads["the mix"], 64, m, n) for m in NGINX_METHODS for n in NGINX]
-        sweep = [pool.submit(sweep_point, loads["article's job"], n, other) for n in SWEEP]
+        sweep = [pool.submit(sweep_point, loads["article's job"], n, other, p95_ms, step_s) for n in SWEEP]
         result = {"kind": "plan-scale", "cost_source": source.cost.source, "per_unit_ns": source.cost.per_unit_s * 1e9,
                   "fixed_ms": source.cost.fixed_s * 1000, "mix": source.mix.text(), "load": LOAD,
-                  "target_ms": TARGET_MS, "host_cores": HOST_CORES, "other_cpu_ms": round(other * 1000, 3),
+                  "target_ms": TARGET_MS, "max_shed": Target.max_shed, "host_cores": HOST_CORES,
+                  "other_cpu_ms": round(other * 1000, 3), "sweep_p95_ms": p95_ms, "sweep_step_s": step_s,
                   "methods": [f.result() for f in methods], "nginx": [f.result() for f in nginx],
                   "sweep": [f.result() for f in sweep]}
     publish(out, "scale.json", result, scale_report.markdown(result))

@@ -12,7 +12,7 @@ def _p95(row: dict[str, Any]) -> str:
 
 
 def _needed(row: dict[str, Any]) -> str:
-    return str(row["needed"]) if row["needed"] is not None else f"> {4 * row['cores']}"
+    return str(row["needed"]) if row["needed"] is not None else f"> {row['ceiling']}"
 
 
 def methods_table(result: dict[str, Any], workload: str) -> list[str]:
@@ -36,7 +36,8 @@ def markdown(result: dict[str, Any]) -> str:
            f"Calibrated by {result['cost_source']}: {result['fixed_ms']:.2f} ms + {result['per_unit_ns']:.2f} ns "
            f"a unit of work (CPython on the 2-core VM). Traffic keeps C cores {result['load']:.0%} busy; "
            f"hosts of {result['host_cores']} cores, one replica a core; one nginx unless said. Cells: p95 of all "
-           f"requests with C replicas / the replicas needed for p95 <= {result['target_ms']:g} ms and <= 0.1% 503. "
+           f"requests with C replicas / the replicas needed for p95 <= {result['target_ms']:g} ms and <= "
+           f"{result['max_shed']:.1%} 503. "
            "`python -m bench plan-scale` writes this page.", ""]
     for workload in dict.fromkeys(r["workload"] for r in result["methods"]):
         mix = "`1:823543`" if workload == "article's job" else f"`JOB_MIX={result['mix']}`"
@@ -47,7 +48,8 @@ def markdown(result: dict[str, Any]) -> str:
     one = next((p["capacity"] for p in result["sweep"] if p["replicas"] == 1), None)
     out += ["", "## `make bench-sweep` on a 16-core box: a prediction", "",
             f"The article's job; k6, nginx and the rest of the box on the same cores ({result['other_cpu_ms']:.2f} ms "
-            "a request); capacity as bench/capacity.py defines it (no 503, p95 < 500 ms, 10 s steps).", "",
+            f"a request); capacity as bench/capacity.py defines it (no 503, p95 < {result['sweep_p95_ms']:g} ms, "
+            f"{result['sweep_step_s']:g} s steps).", "",
             "| replicas | capacity req/s | vs 1 replica |", "|---|---|---|"]
     out += [f"| {p['replicas']} | {p['capacity']:g} | {p['capacity'] / one:.2f}x |" if one else
             f"| {p['replicas']} | {p['capacity']:g} | - |" for p in result["sweep"]]

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..settings import BenchError
 from .outcome import Outcome
 from .sim import Traffic, simulate
 from .workload import Mix, Stack
@@ -86,14 +87,11 @@ def replicas_needed(shape: Callable[[int], Stack], traffic: Traffic, target: Tar
     tried: dict[int, Trial] = {}
     count = min(max(1, math.ceil(traffic.rate * mean_demand_s(traffic))), ceiling)
     found = search_up(shape, traffic, target, ceiling, jobs, count, tried)
-    while found is not None:
-        confirmed = trial(shape(found), traffic, target, CONFIRM * jobs)
-        tried[found] = confirmed
-        if confirmed.met or found >= ceiling:
-            break
-        found = search_up(shape, traffic, target, ceiling, CONFIRM * jobs, found + 1, tried)
-    if found is not None and not tried[found].met:
-        found = None
+    if found is not None:
+        tried[found] = trial(shape(found), traffic, target, CONFIRM * jobs)
+        if not tried[found].met:  # on from there with long trials: their answer needs no check
+            found = None if found >= ceiling else search_up(shape, traffic, target, ceiling, CONFIRM * jobs,
+                                                            found + 1, tried)
     return Needed(shape(1).method, found, [tried[n] for n in sorted(tried)])
 
 
@@ -126,7 +124,10 @@ def capacity(stack: Stack, traffic: Traffic, p95_bound_ms: float, duration_s: fl
     under the bound), by halving the gap, within 1%. A short step sustains a little more
     than the cores can run: its queue has no time to pass the admission bound."""
     def sustained(rate: float) -> bool:
-        outcome = simulate(stack, replace(traffic, rate=rate), duration_s, seeds=seeds)
+        try:
+            outcome = simulate(stack, replace(traffic, rate=rate), duration_s, seeds=seeds)
+        except BenchError:
+            return False  # the rest of the machine alone would take every core at this rate
         return outcome.shed_share == 0 and outcome.percentile_ms(95) < p95_bound_ms
     cores = stack.hosts * (stack.cores_per_host or stack.replicas)
     low, high = 0.0, min(stack.replicas, cores) / mean_demand_s(traffic)

@@ -16,7 +16,7 @@ from app.settings import Settings as ReplicaDefaults
 
 from ..settings import ROOT, BenchError, Settings
 from .calibrate import FIXED_S
-from .search import JOBS
+from .search import JOBS, Target
 from .workload import METHODS, QUEUE, method_name
 
 # What `make plan` reads on a fresh clone, before any bench of your own ran: the committed
@@ -48,6 +48,12 @@ class PlanSettings:
         """RATE, P95_MS and where results go (for the newest run) as the benches read them."""
         env = os.environ if env is None else env
 
+        def whole(name: str, default: int, low: int = 0) -> int:
+            value = number(name, default, low)
+            if value != int(value):
+                raise BenchError(f"{env[name].strip()!r} for {name} is not a whole number")
+            return int(value)
+
         def number(name: str, default: float, low: float = 0.0) -> float:
             raw = env.get(name, "").strip()
             if not raw:
@@ -60,7 +66,7 @@ class PlanSettings:
                 raise BenchError(f"{name}={raw} must be at least {low:g}")
             return value
         methods = env.get("PLAN_METHODS", "").strip()
-        nginx = int(number("PLAN_NGINX", 1, 1))
+        nginx = whole("PLAN_NGINX", 1, 1)
         return cls(
             result=Path(env.get("PLAN_RESULT", "").strip() or newest_result(bench.results_dir)),
             rate=bench.rate,
@@ -68,17 +74,23 @@ class PlanSettings:
             p95_ms=float(bench.p95_ms),
             methods=tuple(method_name(m) for m in methods.split(",")) if methods else default_methods(nginx),
             nginx=nginx,
-            cores_per_host=int(number("PLAN_CORES_PER_HOST", 0)),
-            replicas_per_host=int(number("PLAN_REPLICAS_PER_HOST", 0)),
+            cores_per_host=whole("PLAN_CORES_PER_HOST", 0),
+            replicas_per_host=whole("PLAN_REPLICAS_PER_HOST", 0),
             long_job_s=number("API_LONG_JOB_S", ReplicaDefaults.long_job_s),
             max_wait_s=number("API_MAX_WAIT_S", ReplicaDefaults.max_wait_s),
             fixed_s=number("PLAN_FIXED_MS", FIXED_S * 1000) / 1000,
             prometheus=env.get("PLAN_PROMETHEUS", "").strip(),
             window=env.get("PLAN_WINDOW", "").strip() or "15m",
-            max_shed=number("PLAN_MAX_SHED", 0.001),
-            max_replicas=int(number("PLAN_MAX_REPLICAS", 4096, 1)),
-            jobs=int(number("PLAN_JOBS", JOBS, 1000)),
+            max_shed=shed_share(number("PLAN_MAX_SHED", Target.max_shed)),
+            max_replicas=whole("PLAN_MAX_REPLICAS", 4096, 1),
+            jobs=whole("PLAN_JOBS", JOBS, 1000),
         )
+
+
+def shed_share(value: float) -> float:
+    if value >= 1:
+        raise BenchError(f"PLAN_MAX_SHED={value:g} is not a share of the requests: set it below 1, e.g. 0.001")
+    return value
 
 
 def default_methods(nginx: int) -> tuple[str, ...]:

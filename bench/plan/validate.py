@@ -27,7 +27,7 @@ from app.settings import Settings as ReplicaDefaults
 
 from ..progress import note
 from ..report import publish
-from ..settings import ROOT, BenchError, Settings
+from ..settings import ROOT, BenchError, Settings, duration_s
 from . import calibrate, validation_report
 from .search import capacity, percentiles
 from .sim import Traffic, simulate
@@ -37,8 +37,6 @@ OUT = ROOT / "docs" / "benchmarks" / "2core-plan-validation"
 RUNS = sorted(OUT.glob("balance-*/summary.json"))
 TLS = ROOT / "docs" / "benchmarks" / "2core-tls" / "tls.json"
 SEEDS = 5
-# bench balance's capacity search runs steps of PROBE_DURATION (bench/settings.py: 5s).
-PROBE_S = 5.0
 
 
 def k6_cpu_per_request() -> float:
@@ -113,7 +111,8 @@ def predict(entry: dict[str, Any], summary: dict[str, Any], source: calibrate.Ca
 
 
 def capacities(summary: dict[str, Any], source: calibrate.Calibration, k6_cpu: float,
-               p95_bound_ms: float) -> list[dict[str, Any]]:
+               p95_bound_ms: float, step_s: float) -> list[dict[str, Any]]:
+    """step_s: bench balance's capacity search steps (PROBE_DURATION)."""
     """The capacity search's result on the mix (the round-robin stack's, which set the
     loads) and the 8-replica one, against the same search on the model."""
     cores, scale = summary["machine"]["cores"], summary["scale"]
@@ -129,8 +128,8 @@ def capacities(summary: dict[str, Any], source: calibrate.Calibration, k6_cpu: f
             continue
         traffic = Traffic(measured, source.mix, source.cost)
         found.append({"file": summary["started"], "stack": label, "replicas": replicas, "measured": measured,
-                      "predicted": round(capacity(stack, traffic, p95_bound_ms, PROBE_S)),
-                      "even": round(capacity(stack, replace(traffic, arrivals="even"), p95_bound_ms, PROBE_S))})
+                      "predicted": round(capacity(stack, traffic, p95_bound_ms, step_s)),
+                      "even": round(capacity(stack, replace(traffic, arrivals="even"), p95_bound_ms, step_s))})
     return found
 
 
@@ -149,7 +148,8 @@ def validate(settings: Settings, files: list[Path] | None = None, out: Path | No
         for entry in summary["entries"]:
             if "rate" in entry and (row := predict(entry, summary, source, k6_cpu)):
                 rows.append(row | {"source": path.parent.name})
-        caps += [c | {"source": path.parent.name} for c in capacities(summary, source, k6_cpu, settings.p95_ms)]
+        caps += [c | {"source": path.parent.name}
+                 for c in capacities(summary, source, k6_cpu, settings.p95_ms, duration_s(settings.probe_duration))]
     result = {"kind": "plan-validation", "seeds": SEEDS, "k6_cpu_ms": round(k6_cpu * 1000, 3), "runs": rows,
               "capacities": caps}
     publish(out, "validation.json", result, validation_report.markdown(result))

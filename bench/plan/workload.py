@@ -130,7 +130,8 @@ class Stack:
     def usable_cores(self, rate: float) -> float:
         """The cores the replicas can run on: one each at most (the GIL), their hosts' cores
         at most, their caps, less what the rest of the machine takes at this rate."""
+        taken = self.host_cpu_per_request_s * rate / self.hosts  # per host, as bench/plan/sim.py takes it
         per_host = [len(range(h, self.replicas, self.hosts)) for h in range(self.hosts)]
-        cores = sum(min(n, self.cores_per_host or n) for n in per_host)
-        capped = sum(min(self.cap(i), 1.0) for i in range(self.replicas))
-        return min(cores, capped) - self.host_cpu_per_request_s * rate
+        cores = sum(min(n, (self.cores_per_host or n) - taken) for n in per_host)
+        capped = sum(min(self.cap(i), 1.0) for i in range(self.replicas)) - taken * self.hosts
+        return min(cores, capped)

@@ -54,6 +54,7 @@ class Steady:
                  every_s: float = EVERY_S) -> None:
         self.replicas_cpu_s, self.proc, self.every_s = replicas_cpu_s, proc, every_s
         self.samples: list[Sample] = []
+        self.cut = False  # a reading failed mid-run: the samples stop short of it
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
@@ -62,7 +63,8 @@ class Steady:
         while True:
             machine, replicas = machine_busy_s(self.proc), self.replicas_cpu_s()
             if machine is None or replicas is None:
-                return  # nothing to measure here: the run keeps its other numbers
+                self.cut = True  # nothing to measure (or a replica is gone): the run keeps its other numbers
+                return
             self.samples.append((time.monotonic(), machine, replicas))
             if self.done.wait(self.every_s):
                 return
@@ -70,4 +72,4 @@ class Steady:
     def stop(self) -> float | None:
         self.done.set()
         self.thread.join(timeout=10)
-        return other_cores(self.samples)
+        return None if self.cut else other_cores(self.samples)

@@ -75,8 +75,9 @@ def test_make_plan_sizes_replicas_from_this_result_alone(bench: tuple, tmp_path:
     machine's cores (k6, nginx, the kernel) were measured in each run for the planner."""
     _, out = bench
     runs = json.loads((out / "summary.json").read_text())["runs"]
-    assert all(r["resources"]["other_cores"] is not None and r["resources"]["other_cores"] >= 0 for r in runs), \
-        [r["resources"] for r in runs]
+    for run in runs:  # read from cgroup files; a meter on docker top (rootless, Desktop) has none
+        measured = run["resources"]["other_cores"]
+        assert (measured is not None and measured >= 0) or "cgroup" not in run["resources"]["source"], run["resources"]
     done = subprocess.run(["make", "-s", "plan", f"PLAN_RESULT={out / 'summary.json'}", "RATE=40", "P95_MS=400",
                            "PLAN_METHODS=round-robin,least_conn", "PLAN_JOBS=3000"], cwd=ROOT, capture_output=True,
                           text=True, timeout=300, env={**os.environ, "RESULTS_DIR": str(tmp_path)})

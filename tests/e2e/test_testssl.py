@@ -41,17 +41,24 @@ def test_testssl_finds_only_tls12_and_13_forward_secrecy_hsts_and_no_vulnerabili
         stack: Stack, testssl_path: str, tmp_path: Path, tally) -> None:
     certs = dev_certs(tmp_path / "certs")
     JSONFILE.parent.mkdir(parents=True, exist_ok=True)
-    JSONFILE.unlink(missing_ok=True)  # testssl refuses to overwrite one
     with stack.with_tls(certs) as https:
-        started = time.monotonic()
         # A host name, not localhost: nginx sends no HSTS to localhost (conf.d/tls.conf).
         url = https.replace("//localhost:", f"//{TLS_NAME}:") + "/"
-        run = subprocess.run(testssl.command(testssl_path, url, certs / "dev-ca.pem", JSONFILE),
-                             capture_output=True, text=True, timeout=TIMEOUT_S)
-        took = time.monotonic() - started
-    assert JSONFILE.exists(), f"testssl wrote no JSON (exit {run.returncode}):\n{run.stdout[-3000:]}{run.stderr}"
-    findings = json.loads(JSONFILE.read_text())
-    unfinished = testssl.warnings(findings)
+        for scan in (1, 2):
+            JSONFILE.unlink(missing_ok=True)  # testssl refuses to overwrite one
+            started = time.monotonic()
+            run = subprocess.run(testssl.command(testssl_path, url, certs / "dev-ca.pem", JSONFILE),
+                                 capture_output=True, text=True, timeout=TIMEOUT_S)
+            took = time.monotonic() - started
+            assert JSONFILE.exists(), f"no JSON from testssl (exit {run.returncode}):\n{run.stdout[-3000:]}{run.stderr}"
+            findings = json.loads(JSONFILE.read_text())
+            unfinished = testssl.warnings(findings)
+            # A check cut short by a connection testssl could not open (one of its hundreds of
+            # handshakes, on a loaded 2-core CI box) says nothing of the server: scan once more.
+            if scan == 1 and testssl.connect_problem_only(run.returncode, findings):
+                tally(f"testssl: scan 1 exited {run.returncode}, {unfinished}: scanning again")
+                continue
+            break
     tally(f"testssl: {len(findings)} findings in {took:.0f} s, JSON in {JSONFILE.relative_to(ROOT)}"
           + (f"; unfinished, outside the rules: {unfinished}" if unfinished else ""))
     assert testssl.problems(findings) == [], f"testssl's output:\n{run.stdout[-5000:]}"
@@ -132,3 +139,16 @@ def test_an_unfinished_check_fails_only_where_a_rule_needs_it() -> None:
     assert testssl.warnings(ticket) == ["sessionresumption_ticket: check failed because of connect problem"]
     found = testssl.problems(with_finding("ROBOT", "WARN", "check failed because of connect problem"))
     assert found == ["ROBOT: WARN check failed because of connect problem"]
+
+
+def test_a_second_scan_only_for_checks_that_could_not_connect() -> None:
+    cut = [*passing(), {"id": "sessionresumption_ticket", "severity": "WARN",
+                        "finding": "check failed because of connect problem"}]
+    assert testssl.connect_problem_only(1, cut)
+    assert not testssl.connect_problem_only(0, cut)  # it passed: nothing to scan again
+    assert not testssl.connect_problem_only(1, passing())  # failed for another reason
+    other = [*passing(), {"id": "BREACH", "severity": "WARN", "finding": "test failed (couldn't connect)"}]
+    assert not testssl.connect_problem_only(1, other)
+    broken = [{**item, "severity": "HIGH", "finding": "VULNERABLE"} if item["id"] == "heartbleed" else item
+              for item in cut]
+    assert not testssl.connect_problem_only(1, broken)  # a broken rule is never scanned away

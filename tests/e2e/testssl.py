@@ -100,6 +100,14 @@ def problems(findings: list[dict[str, Any]]) -> list[str]:
     return found
 
 
+def connect_problem_only(returncode: int, findings: list[dict[str, Any]]) -> bool:
+    """testssl failed only because some check could not connect: no rule broken, and every
+    unfinished check says so."""
+    unfinished = warnings(findings)
+    return returncode != 0 and not problems(findings) and bool(unfinished) and all(
+        "connect problem" in w for w in unfinished)
+
+
 def warnings(findings: list[dict[str, Any]]) -> list[str]:
     """The checks testssl could not finish (WARN), for the record."""
     return [f"{item['id']}: {item.get('finding')}" for item in findings if item.get("severity") == "WARN"]

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.unit
 @pytest.fixture
 def env(monkeypatch, tmp_path):
     for name in ("RATE", "JOB_MIX", "P95_MS", "PLAN_RESULT", "PLAN_METHODS", "PLAN_NGINX", "PLAN_PROMETHEUS",
-                 "API_LONG_JOB_S", "API_MAX_WAIT_S", "PLAN_CORES_PER_HOST", "PLAN_REPLICAS_PER_HOST"):
+                 "PLAN_MAX_SHED", "API_LONG_JOB_S", "API_MAX_WAIT_S", "PLAN_CORES_PER_HOST", "PLAN_REPLICAS_PER_HOST"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("RESULTS_DIR", str(tmp_path))
     monkeypatch.setenv("PLAN_JOBS", "4000")
@@ -65,6 +65,14 @@ def test_bad_settings_are_refused_with_the_name(env, monkeypatch, capsys):
     assert "one nginx instance" in capsys.readouterr().err
     monkeypatch.delenv("PLAN_METHODS")
     assert "central queue" not in PlanSettings.from_env(Settings.from_env()).methods
+    monkeypatch.setenv("PLAN_NGINX", "1.5")
+    with pytest.raises(BenchError, match="not a whole number"):
+        PlanSettings.from_env(Settings.from_env())
+    monkeypatch.setenv("PLAN_NGINX", "1")
+    monkeypatch.setenv("PLAN_MAX_SHED", "5")
+    with pytest.raises(BenchError, match="below 1"):
+        PlanSettings.from_env(Settings.from_env())
+    monkeypatch.delenv("PLAN_MAX_SHED")
     monkeypatch.setenv("PLAN_NGINX", "two")
     assert main(["plan"]) == 1
     assert "PLAN_NGINX='two' is not a number" in capsys.readouterr().err
@@ -84,7 +92,8 @@ def test_without_results_of_its_own_the_committed_run_is_read(tmp_path):
 
 def test_make_plan_runs_the_planner_with_the_settings_it_is_given(env):
     settings = {"RESULTS_DIR": str(env), "PLAN_JOBS": "3000", "PLAN_RESULT": str(COMMITTED)}
-    done = subprocess.run(["make", "-s", "plan", "RATE=300", "P95_MS=250", "PLAN_METHODS=least_conn"],
+    # SETUP=true: the venv this test runs in is the one make would set up
+    done = subprocess.run(["make", "-s", "plan", "SETUP=true", "RATE=300", "P95_MS=250", "PLAN_METHODS=least_conn"],
                           cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, **settings})
     assert done.returncode == 0, done.stderr
     assert "plan: least_conn:" in done.stderr and "Capacity plan: 300 req/s, p95 <= 250 ms" in done.stdout

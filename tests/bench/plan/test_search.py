@@ -63,7 +63,7 @@ def test_a_trial_reports_each_class_and_the_load():
     assert got.shed_share == 0
 
 
-def test_capacity_of_one_replica_is_below_its_job_rate_and_near_it():
+def test_capacity_over_a_short_step_is_a_little_over_the_job_rate():
     found = capacity(Stack(1), Traffic(50.0, parse_mix("1:9999"), Cost(0.0, 1e-6), arrivals="even"),
                      p95_bound_ms=500, duration_s=5)
     # 10 ms jobs: 100 a second. A 5 s step, as bench's capacity search runs, also "sustains" a
