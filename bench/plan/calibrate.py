@@ -42,6 +42,11 @@ def from_file(path: Path, fixed_s: float = FIXED_S, mix: Mix | None = None) -> C
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise BenchError(f"cannot read the result file {path}: {exc}") from None
+    return from_summary(data, path, fixed_s, mix)
+
+
+def from_summary(data: dict[str, Any], path: Path, fixed_s: float = FIXED_S, mix: Mix | None = None) -> Calibration:
+    """A summary already read (path: where it came from, for the messages)."""
     kind = data.get("kind")
     if kind == "balance":
         return _balance(data, path, fixed_s, mix)

@@ -39,16 +39,15 @@ class Proxy:
                 return free[0]
             a, b = self.rng.sample(free, 2)
             return a if self.conns[a] < self.conns[b] else b  # a tie goes to the second, as in nginx
-        order = [i for i in (*range(self.next, n), *range(self.next)) if i not in tried]
+        order: list[int] = [i for i in (*range(self.next, n), *range(self.next)) if i not in tried]
         if self.method == "round-robin":
-            chosen: int | None = order[0]
+            chosen = order[0]
         else:  # least_conn, QUEUE: the fewest in flight, ties in round-robin order as nginx
             fewest = min(self.conns[i] for i in order)
-            chosen = next(i for i in order if self.conns[i] == fewest)
             if self.method == QUEUE and fewest:
                 return None
-        if chosen is not None:
-            self.next = (chosen + 1) % n
+            chosen = next(i for i in order if self.conns[i] == fewest)
+        self.next = (chosen + 1) % n
         return chosen
 
     def first_try(self, n: int) -> int | None:

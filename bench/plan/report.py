@@ -43,9 +43,9 @@ def markdown(summary: dict[str, Any]) -> str:
            f"({'two lanes' if i['long_job_s'] else 'one lane'}), API_MAX_WAIT_S={i['max_wait_s']:g}. "
            f"Met: p95 of all requests within the target and at most {i['max_shed']:.2%} answered 503. "
            f"{i['jobs_per_trial']} jobs a trial; {summary['took_s']:g} s on {summary['machine']['cores']} cores.", "",
-           "| method | replicas | hosts | all p50 / p95 / p99 ms | "
-           + " | ".join(f"{label} p95 / p99 ms" for label in labels) + " | 503 | busy |",
-           "|---|---|---|---|" + "---|" * len(labels) + "---|---|"]
+           "| " + " | ".join(["method", "replicas", "hosts", "all p50 / p95 / p99 ms",
+                              *(f"{label} p95 / p99 ms" for label in labels), "503", "busy"]) + " |",
+           "|---" * (len(labels) + 6) + "|"]
     for m in summary["methods"]:
         replicas = m["replicas"] if m["replicas"] is not None else f"> {max(t['replicas'] for t in m['trials'])}"
         out.append(f"| {m['method']} | {replicas} | {m['hosts'] or '-'} | " + " | ".join(cells(m["at"], labels)) + " |")

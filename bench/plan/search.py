@@ -16,8 +16,8 @@ from .workload import Mix, Stack
 # A simulated run: jobs measured after a warm-up (WARMUP). 30,000 put a p99 of
 # a class with 10% of the jobs on 3,000 samples, and take ~0.3 s on one core.
 JOBS = 30_000
-# Where the replica search starts, as a share of the replicas that would be busy all the
-# time (the load alone): below it nothing is met, and one step of GROW covers the rest.
+# The replica search's step up from the load's own bound (the replicas it keeps busy all
+# the time: fewer never meet any target), before halving the gap.
 GROW = 1.2
 # Arrivals before the measured ones, as a share of them: the queues reach their steady state.
 WARMUP = 0.2
@@ -34,7 +34,9 @@ class Target:
 def percentiles(outcome: Outcome, mix: Mix) -> dict[str, dict[str, float]]:
     """p50/p95/p99 (ms) of all requests and of each job class."""
     labels: list[str | None] = [None, *(c.label for c in mix.classes)] if len(mix.classes) > 1 else [None]
-    return {label or "all": {f"p{q}_ms": round(outcome.percentile_ms(q, label), 2) for q in (50, 95, 99)}
+    qs = (50, 95, 99)
+    return {label or "all": dict(zip((f"p{q}_ms" for q in qs), (round(v, 2) for v in outcome.percentiles_ms(qs, label)),
+                                     strict=True))
             for label in labels}
 
 
@@ -56,9 +58,9 @@ def mean_demand_s(traffic: Traffic) -> float:
     return sum(c.share * traffic.cost.demand_s(c) for c in traffic.mix.classes)
 
 
-def trial(stack: Stack, traffic: Traffic, target: Target, jobs: int = JOBS, seeds: int = 1) -> Trial:
-    duration = jobs / traffic.rate / seeds
-    outcome = simulate(stack, traffic, duration, warmup_s=duration * WARMUP, seeds=seeds)
+def trial(stack: Stack, traffic: Traffic, target: Target, jobs: int = JOBS) -> Trial:
+    duration = jobs / traffic.rate
+    outcome = simulate(stack, traffic, duration, warmup_s=duration * WARMUP)
     found = percentiles(outcome, traffic.mix)
     # The offered load on the cores: at 1 or more no queue is stable, however short a
     # trial hides it (30,000 jobs at 20,000 req/s are 1.5 s).

@@ -54,12 +54,12 @@ class Job:
 
 
 class Replica:
-    def __init__(self, index: int, cap: float, group: Group | None = None) -> None:
+    def __init__(self, index: int, cap: float) -> None:
         self.index, self.cap = index, cap
         self.short: deque[Job] = deque()
         self.long: deque[Job] = deque()
         self.speed = 0.0  # of each running job: the replica's share of the host, per busy lane
-        self.group = group
+        self.group: Group | None = None  # set once the simulation has grouped the replicas
 
     def busy_lanes(self) -> int:
         return (len(self.short) > 0) + (len(self.long) > 0)
@@ -173,7 +173,6 @@ class Simulation:
         self.env.timeout(0 if self.traffic.arrivals == "even" else self.rng.expovariate(self.traffic.rate)
                          ).callbacks.append(arrive)
         self.env.run()
-        self.outcome.span_s = duration_s
         return self.outcome
 
     def arrival(self) -> None:
@@ -233,7 +232,6 @@ class Simulation:
         job.proxy.conns[job.replica] -= 1
         if job.proxy.waiting:
             self.dispatch(job.proxy.waiting.popleft(), held=True)
-        self.outcome.busy_s += job.work
         if job.arrived >= self.warmup_s:
             self.outcome.latencies[job.cls.label].append(self.env.now - job.arrived + self.traffic.cost.outside_s)
             self.outcome.work_s += job.work

@@ -112,9 +112,9 @@ def predict(entry: dict[str, Any], summary: dict[str, Any], source: calibrate.Ca
 
 def capacities(summary: dict[str, Any], source: calibrate.Calibration, k6_cpu: float,
                p95_bound_ms: float, step_s: float) -> list[dict[str, Any]]:
-    """step_s: bench balance's capacity search steps (PROBE_DURATION)."""
     """The capacity search's result on the mix (the round-robin stack's, which set the
-    loads) and the 8-replica one, against the same search on the model."""
+    loads) and the 8-replica one, against the same search on the model, in steps of
+    step_s as bench balance's search (PROBE_DURATION)."""
     cores, scale = summary["machine"]["cores"], summary["scale"]
     # The capacity searches record no CPU: the median of the file's measured runs stands in.
     host_cpu = statistics.median(other_cpu(e["run"], k6_cpu) for e in nginx_runs(summary))
@@ -143,7 +143,7 @@ def validate(settings: Settings, files: list[Path] | None = None, out: Path | No
         raise BenchError(f"no measured run in {OUT}/balance-*/summary.json: copy a `make bench-balance` result there")
     for path in files:
         summary = json.loads(path.read_text())
-        source = calibrate.from_file(path)
+        source = calibrate.from_summary(summary, path)
         note(f"plan-validate: {path.parent.name}: {source.cost.per_unit_s * 1e9:.2f} ns a unit from its cgroup CPU")
         for entry in summary["entries"]:
             if "rate" in entry and (row := predict(entry, summary, source, k6_cpu)):
