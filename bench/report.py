@@ -141,18 +141,17 @@ def write_rate(out: Path, summary: Sweep) -> None:
     write_files(out, summary.to_dict(), md)
 
 
-def write_files(out: Path, summary: dict[str, object], md: list[str]) -> None:
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+def write_files(out: Path, summary: dict[str, Any], md: list[str], name: str = "summary.json") -> None:
+    (out / name).write_text(json.dumps(summary, indent=2) + "\n")
     (out / "report.md").write_text("\n".join(md))
 
 
 def publish(out: Path, name: str, data: dict[str, Any], text: str,
             chart: Callable[[Path, dict[str, Any]], None] | None = None, more: tuple[str, ...] = ()) -> None:
-    """A command's results: `name` (the JSON), report.md and the chart in `out`; the report
-    and where it went on stdout."""
+    """write_files, and the chart, for the commands that print their report whole: the
+    report and where it went on stdout."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / name).write_text(json.dumps(data, indent=2))
-    (out / "report.md").write_text(text)
+    write_files(out, data, [text], name)
     files = [name, "report.md"]
     if chart is not None:
         chart(out, data)
